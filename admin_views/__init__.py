@@ -1,0 +1,74 @@
+"""The admin panel: Flask-Admin views over app.services; presentation only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from admin_views.account import SettingsView
+from admin_views.charging import MyChargingView
+from admin_views.dashboard import DashboardView
+from admin_views.topology import FloorView, OutletView, SiteView, StationView
+from admin_views.users import AuditLogView, UserView
+from app.extensions import db
+from app.models import AuditEntry, ChargingSession, Floor, Outlet, Site, Station, User
+
+
+def init_app(app: Flask) -> None:
+    """Build the admin with the menu of the spec; an entry appears once its page works."""
+    app.register_blueprint(
+        Blueprint("portal_admin", __name__, template_folder="templates")
+    )
+    admin = Admin(
+        app,
+        name=str(_l("Charge Portal")),
+        theme=Bootstrap4Theme(base_template="portal_base.html", fluid=True),
+        index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
+    )
+    provisioning, configuration = _l("Provisioning"), _l("Configuration")
+    admin.add_view(
+        UserView(User, db, name=_l("Users"), category=provisioning, endpoint="users")
+    )
+    admin.add_view(
+        AuditLogView(
+            AuditEntry,
+            db,
+            name=_l("Audit log"),
+            category=provisioning,
+            endpoint="audit",
+        )
+    )
+    admin.add_view(
+        SiteView(Site, db, name=_l("Sites"), category=configuration, endpoint="sites")
+    )
+    admin.add_view(
+        FloorView(
+            Floor, db, name=_l("Floors"), category=configuration, endpoint="floors"
+        )
+    )
+    admin.add_view(
+        StationView(
+            Station,
+            db,
+            name=_l("Stations"),
+            category=configuration,
+            endpoint="stations",
+        )
+    )
+    admin.add_view(
+        OutletView(
+            Outlet, db, name=_l("Outlets"), category=configuration, endpoint="outlets"
+        )
+    )
+    admin.add_view(
+        MyChargingView(
+            ChargingSession, db, name=_l("My charging"), endpoint="my_charging"
+        )
+    )
+    admin.add_view(
+        SettingsView(
+            name=_l("User settings"), endpoint="settings", menu_class_name="d-none"
+        )
+    )

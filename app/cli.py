@@ -1,0 +1,193 @@
+"""Command line: `flask --app wsgi users|demo|sites|floors|stations|tags …`.
+
+Each command unpacks its arguments, calls one service function, commits, and turns a
+domain error into a clear message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models import OutletMode, Protocol, Role
+from app.services import accounts, demo, topology
+from app.services.errors import DomainError
+
+users_cli = AppGroup("users", help="Manage portal users.")
+demo_cli = AppGroup("demo", help="Demo data.")
+sites_cli = AppGroup("sites", help="Scripted provisioning of sites.")
+floors_cli = AppGroup("floors", help="Scripted provisioning of floors.")
+stations_cli = AppGroup("stations", help="Scripted provisioning of stations.")
+tags_cli = AppGroup("tags", help="Scripted provisioning of RFID tags.")
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[None]:
+    """Commit on success; on a domain error roll back and exit 1 with its message."""
+    try:
+        yield
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+
+
+def _generated_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(16))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+@users_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--first-name", default="Portal")
+@click.option("--last-name", default="Administrator")
+def create_admin(email: str, password: str, first_name: str, last_name: str) -> None:
+    """Create an administrator account."""
+    with _unit_of_work():
+        accounts.create_user(
+            None,
+            accounts.UserInput(
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+                role=Role.ADMIN,
+            ),
+        )
+    click.echo(f"Administrator {email.lower()} created.")
+
+
+@users_cli.command("ensure-admin")
+@click.option("--email", default="admin@example.com", show_default=True)
+def ensure_admin(email: str) -> None:
+    """Create a first administrator if none exists; write its password to the instance folder."""
+    if accounts.count_admins():
+        click.echo("An administrator exists already.")
+        return
+    password = _generated_password()
+    with _unit_of_work():
+        accounts.create_user(
+            None,
+            accounts.UserInput(
+                email=email,
+                password=password,
+                first_name="Portal",
+                last_name="Administrator",
+                role=Role.ADMIN,
+            ),
+        )
+    path = Path(current_app.instance_path) / "first-admin.txt"
+    path.write_text(f"e-mail: {email}\npassword: {password}\n")
+    path.chmod(0o600)
+    click.echo(f"First administrator {email} created; credentials in {path}")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Only when there are no sites yet.")
+@click.option("--weeks", default=6, show_default=True)
+def load_demo(if_empty: bool, weeks: int) -> None:
+    """Load a demo installation (site Solna, floors, stations, users, sessions, alarms)."""
+    if if_empty and not demo.is_empty():
+        click.echo("The database has data already; demo not loaded.")
+        return
+    with _unit_of_work():
+        summary = demo.load_demo(weeks=weeks)
+    click.echo(
+        "Demo loaded: " + ", ".join(f"{n} {what}" for what, n in summary.items())
+    )
+    click.echo(f"Demo users have the password {demo.DEMO_PASSWORD!r}.")
+
+
+@sites_cli.command("add")
+@click.argument("name")
+def add_site(name: str) -> None:
+    """Add a site."""
+    with _unit_of_work():
+        site = topology.create_site(None, name)
+    click.echo(f"Site {site.name} added.")
+
+
+@floors_cli.command("add")
+@click.argument("name")
+@click.option("--site", "site_name", required=True)
+def add_floor(name: str, site_name: str) -> None:
+    """Add a floor to a site."""
+    with _unit_of_work():
+        floor = topology.create_floor(None, topology.find_site(site_name), name)
+    click.echo(f"Floor {floor.name} added to {floor.site.name}.")
+
+
+@stations_cli.command("add")
+@click.argument("chargebox_id")
+@click.option("--site", "site_name", required=True)
+@click.option("--floor", "floor_name")
+@click.option("--protocol", type=click.Choice(["ocpp16", "ocpp15"]), default="ocpp16")
+@click.option("--outlets", type=int, default=1, show_default=True)
+@click.option("--mode", type=click.Choice(["open", "rfid"]), default=None)
+@click.option("--name", default="")
+def add_station(
+    chargebox_id: str,
+    site_name: str,
+    floor_name: str | None,
+    protocol: str,
+    outlets: int,
+    mode: str | None,
+    name: str,
+) -> None:
+    """Add a station with its outlets."""
+    with _unit_of_work():
+        site = topology.find_site(site_name)
+        floor = topology.find_floor(site, floor_name) if floor_name else None
+        data = topology.StationInput(
+            chargebox_id=chargebox_id,
+            name=name,
+            protocol=Protocol.OCPP15_SOAP
+            if protocol == "ocpp15"
+            else Protocol.OCPP16_JSON,
+            outlets=outlets,
+            mode=OutletMode(mode.upper()) if mode else None,
+        )
+        station = topology.create_station(None, data, site=site, floor=floor)
+    click.echo(f"Station {station.chargebox_id} added with {outlets} outlet(s).")
+
+
+@tags_cli.command("add")
+@click.argument("tag")
+@click.option("--user", "email", required=True)
+def add_tag(tag: str, email: str) -> None:
+    """Give a user an RFID tag (decimal or 0x-hex)."""
+    with _unit_of_work():
+        user = accounts.find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No user with the e-mail {email}.")
+        row = accounts.add_tag(None, user, tag)
+    click.echo(f"Tag {row.tag} added to {user.email}.")
+
+
+_GROUPS: list[Callable[..., Any]] = [
+    users_cli,
+    demo_cli,
+    sites_cli,
+    floors_cli,
+    stations_cli,
+    tags_cli,
+]
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in _GROUPS:
+        app.cli.add_command(group)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Domain services: every business rule, as verb_noun functions per domain module."""

@@ -1,0 +1,229 @@
+"""Fixtures: the app on a real database, clients per role, factories, a live server."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from app import create_app
+from app.config import normalise_database_url
+from app.extensions import db
+from app.models import Base, Floor, OutletMode, Protocol, Role, Site, Station, User
+from app.services import accounts, topology
+
+PASSWORD = "secret123"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PostgreSQL when DATABASE_URL says so (CI's second run), else a SQLite file."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return normalise_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Create the schema once per run through the real Alembic migrations."""
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    from flask_migrate import upgrade
+
+    app = create_app(_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _test_config(database_url: str, instance: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "INSTANCE_PATH": str(instance),
+        "SERVER_NAME": None,
+    }
+
+
+def _empty_tables() -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """The test configuration; a test may change it before asking for `app`."""
+    return _test_config(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(_schema: None, app_config: dict[str, Any]) -> Iterator[Flask]:
+    """A portal on the test database, emptied before each test."""
+    application = create_app(app_config)
+    with application.app_context():
+        _empty_tables()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+# Factories: each returns a callable that creates and commits one record.
+
+
+@pytest.fixture
+def create_site(app: Flask) -> Callable[..., Site]:
+    def make(name: str = "Solna", **address: Any) -> Site:
+        site = topology.create_site(None, name, **address)
+        db.session.commit()
+        return site
+
+    return make
+
+
+@pytest.fixture
+def create_floor(app: Flask) -> Callable[..., Floor]:
+    def make(site: Site, name: str = "Central 1") -> Floor:
+        floor = topology.create_floor(None, site, name)
+        db.session.commit()
+        return floor
+
+    return make
+
+
+@pytest.fixture
+def create_station(app: Flask) -> Callable[..., Station]:
+    def make(
+        site: Site,
+        chargebox_id: str = "000003586",
+        *,
+        floor: Floor | None = None,
+        outlets: int = 1,
+        mode: OutletMode = OutletMode.RFID,
+        protocol: Protocol = Protocol.OCPP16_JSON,
+    ) -> Station:
+        data = topology.StationInput(
+            chargebox_id=chargebox_id, outlets=outlets, mode=mode, protocol=protocol
+        )
+        station = topology.create_station(None, data, site=site, floor=floor)
+        db.session.commit()
+        return station
+
+    return make
+
+
+@pytest.fixture
+def create_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: Role = Role.EV_USER,
+        email: str | None = None,
+        *,
+        sites: list[Site] | None = None,
+        tag: str | None = None,
+        email_at_alarm: bool = False,
+    ) -> User:
+        data = accounts.UserInput(
+            email=email or f"{role.value}{next(counter)}@example.com",
+            password=PASSWORD,
+            first_name="Test",
+            last_name=role.value,
+            role=role,
+            site_ids=tuple(site.id for site in sites or []),
+            tag=tag,
+            email_at_alarm=email_at_alarm,
+        )
+        user = accounts.create_user(None, data)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> FlaskClient:
+    """Log a test client in through the real login form."""
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.text
+    return client
+
+
+@pytest.fixture
+def login_as(
+    app: Flask, create_user: Callable[..., User], create_site: Callable[..., Site]
+) -> Callable[..., FlaskClient]:
+    """Return a client logged in with a new user of the role (site admins get a site)."""
+
+    def make(role: Role, *, sites: list[Site] | None = None) -> FlaskClient:
+        if role is Role.SITE_ADMIN and sites is None:
+            sites = [create_site("Home site")]
+        user = create_user(role, sites=sites)
+        client = app.test_client()
+        client.user = user  # type: ignore[attr-defined]
+        return log_in(client, user.email)
+
+    return make
+
+
+class LiveServer:
+    """The portal served by a real threaded WSGI server on an ephemeral port."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+def csrf_token(html: str) -> str:
+    """Return the CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no csrf_token on the page"
+    return match.group(1)
