@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import Form
 
+from admin_views.filters import PortalFilterConverter
+from admin_views.formatting import TYPE_FORMATTERS
 from app.extensions import db
 from app.models import Role
 from app.services.access import scope
@@ -74,14 +76,6 @@ class PortalIndexView(RoleGuard, _AdminIndexView):
     roles = (Role.ADMIN, Role.SITE_ADMIN, Role.SUPPORT, Role.EV_USER)
 
 
-class PortalFilterConverter(FilterConverter):
-    """Flask-Admin's filters, knowing our UTCDateTime column type."""
-
-    @filters.convert("utcdatetime")
-    def conv_utc_datetime(self, column: Any, name: str, **kwargs: Any) -> Any:
-        return self.conv_datetime(column, name, **kwargs)
-
-
 class ScopedModelView(RoleGuard, ModelView):
     """A model view whose list, count, single-row read and export go through scope().
 
@@ -92,9 +86,13 @@ class ScopedModelView(RoleGuard, ModelView):
 
     form_base_class = PortalForm
     filter_converter = PortalFilterConverter()
+    column_type_formatters = TYPE_FORMATTERS
+    named_filter_urls = True
     page_size = 50
     can_set_page_size = True
     can_view_details = True
+    can_export = True
+    export_types = ["xlsx", "csv"]
 
     def get_query(self) -> Any:
         return scope(super().get_query(), current_user, self.model)
@@ -166,8 +164,6 @@ class ReadOnlyModelView(ScopedModelView):
     can_create = False
     can_edit = False
     can_delete = False
-    can_export = True
-    export_types = ["xlsx", "csv"]
 
 
 def _xlsx_response(view: ScopedModelView) -> Response:

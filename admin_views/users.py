@@ -84,8 +84,6 @@ class UserView(ScopedModelView):
 
     roles = (Role.ADMIN,)
     form = UserForm
-    can_export = True
-    export_types = ["xlsx", "csv"]
     create_template = "admin/user_form.html"
     edit_template = "admin/user_form.html"
     column_list = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -31,3 +31,4 @@ def init_app(app: Flask, babel: Babel) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(TRANSLATIONS),
     )
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -82,6 +82,14 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 def app(_schema: None, app_config: dict[str, Any]) -> Iterator[Flask]:
     """A portal on the test database, emptied before each test."""
     application = create_app(app_config)
+
+    @application.before_request
+    def _fresh_login_per_request() -> None:
+        # The test holds one app context across requests, so `g` (where Flask-Login
+        # caches the user) would outlive a request; in production each request has
+        # its own app context.
+        g.pop("_login_user", None)
+
     with application.app_context():
         _empty_tables()
         yield application

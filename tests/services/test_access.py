@@ -39,22 +39,39 @@ def two_sites(app, create_site, create_floor, create_station, create_user):
         start = utcnow() - timedelta(hours=1)
         db.session.add(
             ChargingSession(
-                site_id=site.id, station_id=station.id, outlet_id=station.outlets[0].id,
-                outlet_number=1, started_at=start, user_id=driver.id, authentication=1,
+                site_id=site.id,
+                station_id=station.id,
+                outlet_id=station.outlets[0].id,
+                outlet_number=1,
+                started_at=start,
+                user_id=driver.id,
+                authentication=1,
             )
         )
         db.session.add(
-            Alarm(kind=AlarmKind.TEMPERATURE, subject=f"station:{station.id}",
-                  node_name=station.chargebox_id, site_id=site.id, station_id=station.id)
+            Alarm(
+                kind=AlarmKind.TEMPERATURE,
+                subject=f"station:{station.id}",
+                node_name=station.chargebox_id,
+                site_id=site.id,
+                station_id=station.id,
+            )
         )
-        rows[name] = {"site": site, "floor": floor, "station": station, "driver": driver}
+        rows[name] = {
+            "site": site,
+            "floor": floor,
+            "station": station,
+            "driver": driver,
+        }
     db.session.add(ExternalService(provider="Maps"))
     db.session.commit()
     return rows
 
 
 def _count(model, user):
-    return db.session.scalar(scope(select(func.count()).select_from(model), user, model))
+    return db.session.scalar(
+        scope(select(func.count()).select_from(model), user, model)
+    )
 
 
 MONITORED = [Site, Floor, Station, Outlet, ChargingSession, Alarm]
@@ -91,17 +108,24 @@ def test_ev_user_sees_only_own_sessions(two_sites):
     assert [s.user_id for s in sessions] == [driver.id]
 
 
-@pytest.mark.parametrize("model", [Site, Floor, Station, Outlet, Alarm, ExternalService, AuditEntry])
+@pytest.mark.parametrize(
+    "model", [Site, Floor, Station, Outlet, Alarm, ExternalService, AuditEntry]
+)
 def test_ev_user_sees_no_installation(two_sites, model):
     assert _count(model, two_sites["Solna"]["driver"]) == 0
 
 
-def test_site_administrator_guessing_another_sites_id_gets_not_found(two_sites, create_user):
+def test_site_administrator_guessing_another_sites_id_gets_not_found(
+    two_sites, create_user
+):
     user = create_user(Role.SITE_ADMIN, sites=[two_sites["Solna"]["site"]])
     kista_station = two_sites["Kista"]["station"]
     with pytest.raises(NotFound):
         get_scoped(Station, kista_station.id, user)
-    assert get_scoped(Station, two_sites["Solna"]["station"].id, user).chargebox_id == "SOLNA-1"
+    assert (
+        get_scoped(Station, two_sites["Solna"]["station"].id, user).chargebox_id
+        == "SOLNA-1"
+    )
 
 
 def test_anonymous_and_inactive_users_see_nothing(two_sites, create_user):

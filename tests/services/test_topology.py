@@ -52,7 +52,9 @@ def test_deleting_a_station_with_outlets_is_refused(
         topology.delete_station(admin, station)
 
 
-def test_empty_nodes_are_removed_bottom_up(app, create_site, create_floor, create_station, create_user):
+def test_empty_nodes_are_removed_bottom_up(
+    app, create_site, create_floor, create_station, create_user
+):
     admin = create_user(Role.ADMIN)
     site = create_site()
     floor = create_floor(site)
@@ -71,10 +73,14 @@ def test_a_station_needs_a_site_or_floor(app):
         topology.create_station(None, topology.StationInput("X1"), site=None)
 
 
-def test_a_station_on_a_floor_belongs_to_the_floors_site(app, create_site, create_floor):
+def test_a_station_on_a_floor_belongs_to_the_floors_site(
+    app, create_site, create_floor
+):
     site = create_site()
     floor = create_floor(site)
-    station = topology.create_station(None, topology.StationInput("X1"), site=None, floor=floor)
+    station = topology.create_station(
+        None, topology.StationInput("X1"), site=None, floor=floor
+    )
     assert station.site is site
 
 
@@ -94,10 +100,14 @@ def test_chargebox_ids_must_fit_in_a_url(app, create_site, bad):
 @pytest.mark.parametrize("outlets", [0, 5])
 def test_a_station_has_one_to_four_outlets(app, create_site, outlets):
     with pytest.raises(InvalidInput, match="1 to 4 outlets"):
-        topology.create_station(None, topology.StationInput("X1", outlets=outlets), site=create_site())
+        topology.create_station(
+            None, topology.StationInput("X1", outlets=outlets), site=create_site()
+        )
 
 
-def test_outlets_are_numbered_one_to_four(app, create_site, create_station, create_user):
+def test_outlets_are_numbered_one_to_four(
+    app, create_site, create_station, create_user
+):
     admin = create_user(Role.ADMIN)
     station = create_station(create_site(), outlets=3)
     assert [outlet.number for outlet in station.outlets] == [1, 2, 3]
@@ -106,7 +116,9 @@ def test_outlets_are_numbered_one_to_four(app, create_site, create_station, crea
         topology.create_outlet(admin, station)
 
 
-def test_outlet_numbers_are_unique_per_station(app, create_site, create_station, create_user):
+def test_outlet_numbers_are_unique_per_station(
+    app, create_site, create_station, create_user
+):
     admin = create_user(Role.ADMIN)
     station = create_station(create_site(), outlets=1)
     with pytest.raises(Conflict, match="already has outlet 1"):
@@ -122,8 +134,12 @@ def test_moving_a_station_keeps_past_sessions_at_their_site(
     start = utcnow() - timedelta(hours=2)
     db.session.add(
         ChargingSession(
-            site_id=solna.id, station_id=station.id, outlet_id=station.outlets[0].id,
-            outlet_number=1, started_at=start, ended_at=start + timedelta(hours=1),
+            site_id=solna.id,
+            station_id=station.id,
+            outlet_id=station.outlets[0].id,
+            outlet_number=1,
+            started_at=start,
+            ended_at=start + timedelta(hours=1),
         )
     )
     topology.move_station(admin, station, site=kista)
@@ -133,7 +149,9 @@ def test_moving_a_station_keeps_past_sessions_at_their_site(
     assert past.site_id == solna.id
 
 
-def test_moving_to_a_floor_of_another_site_is_refused(app, create_site, create_floor, create_station, create_user):
+def test_moving_to_a_floor_of_another_site_is_refused(
+    app, create_site, create_floor, create_station, create_user
+):
     admin = create_user(Role.ADMIN)
     solna, kista = create_site("Solna"), create_site("Kista")
     station = create_station(solna)
@@ -141,7 +159,9 @@ def test_moving_to_a_floor_of_another_site_is_refused(app, create_site, create_f
         topology.move_station(admin, station, site=solna, floor=create_floor(kista))
 
 
-def test_site_administrator_cannot_touch_another_site(app, create_site, create_station, create_user):
+def test_site_administrator_cannot_touch_another_site(
+    app, create_site, create_station, create_user
+):
     solna, kista = create_site("Solna"), create_site("Kista")
     site_admin = create_user(Role.SITE_ADMIN, sites=[solna])
     with pytest.raises(PermissionDenied):
@@ -154,7 +174,9 @@ def test_site_administrator_configures_its_own_site(app, create_site, create_use
     solna = create_site("Solna")
     site_admin = create_user(Role.SITE_ADMIN, sites=[solna])
     floor = topology.create_floor(site_admin, solna, "Plan 1")
-    station = topology.create_station(site_admin, topology.StationInput("S1"), site=solna, floor=floor)
+    station = topology.create_station(
+        site_admin, topology.StationInput("S1"), site=solna, floor=floor
+    )
     assert station.floor is floor
 
 
@@ -169,20 +191,26 @@ def test_every_change_is_audited_with_old_and_new(app, create_site, create_user)
     topology.update_site(admin, site, name="Solna C", city="Solna")
     db.session.commit()
     entry = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.entity == "Site", AuditEntry.action == "update")
+        select(AuditEntry).where(
+            AuditEntry.entity == "Site", AuditEntry.action == "update"
+        )
     ).one()
     assert entry.actor == admin.email
     assert entry.changes == {"city": ["", "Solna"], "name": ["Solna", "Solna C"]}
     assert entry.site_id == site.id
 
 
-def test_station_password_hash_never_reaches_the_audit_log(app, create_site, create_station, create_user):
+def test_station_password_hash_never_reaches_the_audit_log(
+    app, create_site, create_station, create_user
+):
     admin = create_user(Role.ADMIN)
     station = create_station(create_site())
     topology.update_station(admin, station, auth_password_hash="scrypt:secret-hash")
     db.session.commit()
     entry = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.entity == "Station", AuditEntry.action == "update")
+        select(AuditEntry).where(
+            AuditEntry.entity == "Station", AuditEntry.action == "update"
+        )
     ).first()
     assert entry is None or "secret-hash" not in str(entry.changes)
 
@@ -190,6 +218,8 @@ def test_station_password_hash_never_reaches_the_audit_log(app, create_site, cre
 def test_new_outlets_take_the_system_default_mode(app, create_site):
     settings = topology.get_settings()
     settings.default_outlet_mode = settings.default_outlet_mode.__class__("OPEN")
-    station = topology.create_station(None, topology.StationInput("S9"), site=create_site())
+    station = topology.create_station(
+        None, topology.StationInput("S9"), site=create_site()
+    )
     assert station.outlets[0].mode.value == "OPEN"
     assert db.session.scalar(select(func.count(Station.id))) == 1
