@@ -21,7 +21,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile --use-fuzzy -q -d app/translations
+	$(BIN)/pybabel compile -q -d app/translations
 
 ## run: install, migrate, first administrator, demo data on an empty database, serve
 run: $(VENV)/.runtime translations
@@ -45,8 +45,8 @@ typecheck: $(VENV)/.dev
 
 ## extract-messages: refresh the message catalogue after changing UI strings
 extract-messages: $(VENV)/.runtime
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
-	$(BIN)/pybabel update -q -N -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -N -i app/translations/messages.pot -d app/translations
 
 ## lock: re-pin requirements*.txt from requirements*.in in a throw-away venv
 lock:

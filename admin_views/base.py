@@ -9,9 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import AdminIndexView as _AdminIndexView
 from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.form import BaseForm
-from flask_admin.model import filters
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm

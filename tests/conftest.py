@@ -84,11 +84,12 @@ def app(_schema: None, app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
 
     @application.before_request
-    def _fresh_login_per_request() -> None:
+    def _fresh_globals_per_request() -> None:
         # The test holds one app context across requests, so `g` (where Flask-Login
-        # caches the user) would outlive a request; in production each request has
-        # its own app context.
+        # caches the user and Flask-Babel the locale) would outlive a request; in
+        # production each request has its own app context.
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)
 
     with application.app_context():
         _empty_tables()

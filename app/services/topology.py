@@ -45,10 +45,10 @@ def get_settings() -> SystemSettings:
     return settings
 
 
-def _required_name(name: str, what: str) -> str:
+def _required_name(name: str, missing: object) -> str:
     name = (name or "").strip()
     if not name:
-        raise InvalidInput(_l("The %(what)s needs a name.", what=what))
+        raise InvalidInput(missing)
     return name
 
 
@@ -56,7 +56,7 @@ def create_site(actor: User | None, name: str, **address: object) -> Site:
     """Create a site; its name is unique. Administrators only."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
-    name = _required_name(name, str(_l("site")))
+    name = _required_name(name, _l("The site needs a name."))
     if db.session.scalars(
         select(Site.id).where(func.lower(Site.name) == name.lower())
     ).first():
@@ -73,7 +73,7 @@ def update_site(actor: User, site: Site, **fields: object) -> Site:
     require_site_manager(actor, site.id)
     before = audit.snapshot(site)
     if "name" in fields:
-        name = _required_name(str(fields["name"]), str(_l("site")))
+        name = _required_name(str(fields["name"]), _l("The site needs a name."))
         clash = db.session.scalars(
             select(Site.id).where(
                 func.lower(Site.name) == name.lower(), Site.id != site.id
@@ -114,7 +114,7 @@ def create_floor(actor: User | None, site: Site | None, name: str) -> Floor:
         raise InvalidInput(_l("A floor needs a site: create or choose the site first."))
     if actor is not None:
         require_site_manager(actor, site.id)
-    name = _required_name(name, str(_l("floor")))
+    name = _required_name(name, _l("The floor needs a name."))
     if any(floor.name.lower() == name.lower() for floor in site.floors):
         raise Conflict(
             _l(
@@ -133,7 +133,7 @@ def update_floor(actor: User, floor: Floor, *, name: str) -> Floor:
     """Rename a floor."""
     require_site_manager(actor, floor.site_id)
     before = audit.snapshot(floor)
-    name = _required_name(name, str(_l("floor")))
+    name = _required_name(name, _l("The floor needs a name."))
     if any(
         f.name.lower() == name.lower() and f.id != floor.id for f in floor.site.floors
     ):

@@ -1,0 +1,100 @@
+"""app/cli.py: scripted provisioning; bad input gets a clear message and exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ChargingSession, Floor, Role, Site, Station, User
+
+
+def _ok(runner, *args: str) -> str:
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _fails(runner, *args: str) -> str:
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_create_admin_with_a_password(runner):
+    _ok(runner, "users", "create-admin", "Boss@Example.com", "--password", "secret123")
+    user = db.session.scalars(select(User)).one()
+    assert (user.email, user.role) == ("boss@example.com", Role.ADMIN)
+
+
+def test_create_admin_refuses_a_weak_password(runner):
+    assert "at least 8 characters" in _fails(runner, "users", "create-admin", "a@example.com", "--password", "x1")
+    assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_ensure_admin_creates_one_only_once(runner, app):
+    output = _ok(runner, "users", "ensure-admin")
+    credentials = Path(app.instance_path) / "first-admin.txt"
+    assert str(credentials) in output and "password:" in credentials.read_text()
+    assert "exists already" in _ok(runner, "users", "ensure-admin")
+    assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_scripted_provisioning(runner):
+    _ok(runner, "sites", "add", "Solna")
+    _ok(runner, "floors", "add", "Central 1", "--site", "solna")
+    _ok(runner, "stations", "add", "000003586", "--site", "Solna", "--floor", "Central 1",
+        "--protocol", "ocpp15", "--outlets", "2", "--mode", "open")
+    station = db.session.scalars(select(Station)).one()
+    assert station.floor.name == "Central 1" and station.protocol.value == "OCPP15_SOAP"
+    assert [o.mode.value for o in station.outlets] == ["OPEN", "OPEN"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("floors", "add", "Central 1", "--site", "Nowhere"), "No site named Nowhere"),
+        (("stations", "add", "X1", "--site", "Nowhere"), "No site named Nowhere"),
+        (("stations", "add", "X1", "--site", "Solna", "--floor", "Roof"), "has no floor named Roof"),
+        (("stations", "add", "X1", "--site", "Solna", "--outlets", "5"), "1 to 4 outlets"),
+        (("sites", "add", "solna"), "already exists"),
+        (("tags", "add", "42", "--user", "nobody@example.com"), "No user with the e-mail"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_a_clear_message(runner, args, message):
+    _ok(runner, "sites", "add", "Solna")
+    assert message in _fails(runner, *args)
+
+
+def test_duplicate_station_id_is_refused(runner):
+    _ok(runner, "sites", "add", "Solna")
+    _ok(runner, "stations", "add", "X1", "--site", "Solna")
+    assert "already exists" in _fails(runner, "stations", "add", "X1", "--site", "Solna")
+    assert db.session.scalar(select(func.count(Station.id))) == 1
+
+
+def test_tags_add_normalises_hex(runner, create_user):
+    user = create_user(Role.EV_USER, "anna@example.com")
+    _ok(runner, "tags", "add", "0xFF", "--user", "anna@example.com")
+    db.session.refresh(user)
+    assert [tag.tag for tag in user.tags] == ["255"]
+
+
+def test_demo_load_builds_the_installation_of_the_spec(runner):
+    output = _ok(runner, "demo", "load", "--weeks", "1")
+    assert "Demo loaded" in output
+    solna = db.session.scalars(select(Site).where(Site.name == "Solna")).one()
+    assert sorted(floor.name for floor in solna.floors) == ["Central 1", "Central 2"]
+    assert db.session.scalar(select(func.count(Station.id))) == 10
+    assert db.session.scalar(select(func.count(ChargingSession.id))) > 0
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {Role.SITE_ADMIN, Role.SUPPORT, Role.EV_USER}
+    assert db.session.scalar(select(func.count(Floor.id))) == 2
+
+
+def test_demo_load_if_empty_leaves_data_alone(runner, create_site):
+    create_site("Mine")
+    assert "not loaded" in _ok(runner, "demo", "load", "--if-empty")
+    assert db.session.scalar(select(func.count(Site.id))) == 1
