@@ -30,7 +30,9 @@ def test_create_admin_with_a_password(runner):
 
 
 def test_create_admin_refuses_a_weak_password(runner):
-    assert "at least 8 characters" in _fails(runner, "users", "create-admin", "a@example.com", "--password", "x1")
+    assert "at least 8 characters" in _fails(
+        runner, "users", "create-admin", "a@example.com", "--password", "x1"
+    )
     assert db.session.scalar(select(func.count(User.id))) == 0
 
 
@@ -45,8 +47,22 @@ def test_ensure_admin_creates_one_only_once(runner, app):
 def test_scripted_provisioning(runner):
     _ok(runner, "sites", "add", "Solna")
     _ok(runner, "floors", "add", "Central 1", "--site", "solna")
-    _ok(runner, "stations", "add", "000003586", "--site", "Solna", "--floor", "Central 1",
-        "--protocol", "ocpp15", "--outlets", "2", "--mode", "open")
+    _ok(
+        runner,
+        "stations",
+        "add",
+        "000003586",
+        "--site",
+        "Solna",
+        "--floor",
+        "Central 1",
+        "--protocol",
+        "ocpp15",
+        "--outlets",
+        "2",
+        "--mode",
+        "open",
+    )
     station = db.session.scalars(select(Station)).one()
     assert station.floor.name == "Central 1" and station.protocol.value == "OCPP15_SOAP"
     assert [o.mode.value for o in station.outlets] == ["OPEN", "OPEN"]
@@ -57,10 +73,19 @@ def test_scripted_provisioning(runner):
     [
         (("floors", "add", "Central 1", "--site", "Nowhere"), "No site named Nowhere"),
         (("stations", "add", "X1", "--site", "Nowhere"), "No site named Nowhere"),
-        (("stations", "add", "X1", "--site", "Solna", "--floor", "Roof"), "has no floor named Roof"),
-        (("stations", "add", "X1", "--site", "Solna", "--outlets", "5"), "1 to 4 outlets"),
+        (
+            ("stations", "add", "X1", "--site", "Solna", "--floor", "Roof"),
+            "has no floor named Roof",
+        ),
+        (
+            ("stations", "add", "X1", "--site", "Solna", "--outlets", "5"),
+            "1 to 4 outlets",
+        ),
         (("sites", "add", "solna"), "already exists"),
-        (("tags", "add", "42", "--user", "nobody@example.com"), "No user with the e-mail"),
+        (
+            ("tags", "add", "42", "--user", "nobody@example.com"),
+            "No user with the e-mail",
+        ),
     ],
 )
 def test_bad_input_exits_non_zero_with_a_clear_message(runner, args, message):
@@ -71,7 +96,9 @@ def test_bad_input_exits_non_zero_with_a_clear_message(runner, args, message):
 def test_duplicate_station_id_is_refused(runner):
     _ok(runner, "sites", "add", "Solna")
     _ok(runner, "stations", "add", "X1", "--site", "Solna")
-    assert "already exists" in _fails(runner, "stations", "add", "X1", "--site", "Solna")
+    assert "already exists" in _fails(
+        runner, "stations", "add", "X1", "--site", "Solna"
+    )
     assert db.session.scalar(select(func.count(Station.id))) == 1
 
 

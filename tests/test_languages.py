@@ -11,7 +11,13 @@ from app.models import Role
 from tests.conftest import log_in
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+}
 METHODS = [
     ("app/**.py", "python"),
     ("admin_views/**.py", "python"),
@@ -39,16 +45,23 @@ def test_every_ui_string_has_a_swedish_translation():
     with open(ROOT / "app/translations/sv/LC_MESSAGES/messages.po", "rb") as po:
         catalogue = read_po(po)
     translated = {
-        m.id if isinstance(m.id, str) else m.id[0] for m in catalogue if _is_translated(m)
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalogue
+        if _is_translated(m)
     }
     missing = sorted(_source_messages() - translated)
-    assert missing == [], "untranslated (run `make extract-messages`, then translate):\n" + "\n".join(missing)
+    assert missing == [], (
+        "untranslated (run `make extract-messages`, then translate):\n"
+        + "\n".join(missing)
+    )
 
 
 def test_the_browser_language_is_used_before_login(client):
     page = client.get("/login", headers={"Accept-Language": "sv-SE,sv;q=0.9"}).text
     assert "Logga in" in page
-    assert "Logga in" not in client.get("/login", headers={"Accept-Language": "en"}).text
+    assert (
+        "Logga in" not in client.get("/login", headers={"Accept-Language": "en"}).text
+    )
 
 
 def test_the_users_own_language_wins_over_the_browser(app, create_user):

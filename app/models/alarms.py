@@ -81,6 +81,9 @@ class Alarm(Base):
 
     cleared_by: Mapped[User | None] = relationship()
 
+    def __str__(self) -> str:
+        return f"{self.node_name}: {self.description}"
+
 
 class EventKind(enum.StrEnum):
     BOOT = "boot"

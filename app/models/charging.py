@@ -30,7 +30,7 @@ class ChargingSession(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"), index=True)
     outlet_number: Mapped[int] = mapped_column(Integer)
@@ -51,7 +51,7 @@ class ChargingSession(Base):
     stop_reason: Mapped[str] = mapped_column(String(40), default="")
     reservation_id: Mapped[int | None]
 
-    site: Mapped[Site] = relationship()
+    site: Mapped[Site | None] = relationship()
     station: Mapped[Station] = relationship()
     outlet: Mapped[Outlet] = relationship()
     user: Mapped[User | None] = relationship()

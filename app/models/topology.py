@@ -144,7 +144,8 @@ class Station(Base):
     protocol: Mapped[Protocol] = mapped_column(
         text_enum(Protocol), default=Protocol.OCPP16_JSON
     )
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    # None only for a station that connected unknown and awaits adoption (Pending).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     floor_id: Mapped[int | None] = mapped_column(ForeignKey("floor.id"), index=True)
     heartbeat_interval: Mapped[int] = mapped_column(Integer, default=300)
     availability: Mapped[Availability] = mapped_column(
@@ -174,7 +175,7 @@ class Station(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    site: Mapped[Site] = relationship(back_populates="stations")
+    site: Mapped[Site | None] = relationship(back_populates="stations")
     floor: Mapped[Floor | None] = relationship(back_populates="stations")
     outlets: Mapped[list[Outlet]] = relationship(
         back_populates="station", order_by="Outlet.number"

@@ -166,16 +166,19 @@ def require_role(user: User | None, *roles: Role) -> User:
     return user
 
 
-def may_manage_site(user: User, site_id: int) -> bool:
-    """Tell whether the user may change a site's configuration and topology."""
+def may_manage_site(user: User, site_id: int | None) -> bool:
+    """Tell whether the user may change a site's configuration and topology.
+
+    site_id None is a station not yet placed in a site: administrators only.
+    """
     if user.role is Role.ADMIN:
         return True
-    if user.role is not Role.SITE_ADMIN:
+    if user.role is not Role.SITE_ADMIN or site_id is None:
         return False
     return any(site.id == site_id for site in user.sites)
 
 
-def require_site_manager(user: User | None, site_id: int) -> User:
+def require_site_manager(user: User | None, site_id: int | None) -> User:
     """Raise PermissionDenied unless the user may configure the given site."""
     if user is None or not may_manage_site(user, site_id):
         raise PermissionDenied(_l("You may not change this site."))

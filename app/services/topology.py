@@ -410,6 +410,14 @@ def find_site(name: str) -> Site:
     return site
 
 
+def find_site_by_id(site_id: int) -> Site:
+    """Return the site with this id or raise NotFound."""
+    site = db.session.get(Site, site_id)
+    if site is None:
+        raise NotFound(_l("No such site."))
+    return site
+
+
 def find_floor(site: Site, name: str) -> Floor:
     """Return the floor of a site with this name, or raise NotFound."""
     for floor in site.floors:
@@ -430,7 +438,7 @@ def _delete(obj: object, *parents: tuple[object | None, str]) -> None:
 
 
 def _audit_update(
-    actor: User, obj: object, before: audit.Snapshot, site_id: int
+    actor: User, obj: object, before: audit.Snapshot, site_id: int | None
 ) -> None:
     changes = audit.diff(before, audit.snapshot(obj))
     if changes:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 46be8fa85384
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 14:42:16.674200
+Create Date: 2026-11-24 14:53:58.794632
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '46be8fa85384'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -160,7 +160,7 @@ def upgrade():
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('protocol', sa.Enum('OCPP15_SOAP', 'OCPP16_JSON', name='protocol', native_enum=False, length=20), nullable=False),
-    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=True),
     sa.Column('floor_id', sa.Integer(), nullable=True),
     sa.Column('heartbeat_interval', sa.Integer(), nullable=False),
     sa.Column('availability', sa.Enum('public', 'private', name='availability', native_enum=False, length=20), nullable=False),
@@ -296,7 +296,7 @@ def upgrade():
 
     op.create_table('charging_session',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('site_id', sa.Integer(), nullable=True),
     sa.Column('station_id', sa.Integer(), nullable=False),
     sa.Column('outlet_id', sa.Integer(), nullable=False),
     sa.Column('outlet_number', sa.Integer(), nullable=False),

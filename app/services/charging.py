@@ -1,0 +1,278 @@
+"""Charging: authorise a tag, start a session, take meter values, stop it (spec §6, §9).
+
+Energy is kept in kWh; stations report Wh or kWh and the adapters say which.
+Messages a station queued while offline carry past timestamps and are accepted; a
+repeated start or stop of the same session changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    ChargingSession,
+    EventKind,
+    MeterValue,
+    OutletMode,
+    RfidTag,
+    Station,
+    utcnow,
+)
+from app.services import events, stations
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+
+
+class AuthorizationStatus(enum.StrEnum):
+    ACCEPTED = "accepted"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    status: AuthorizationStatus
+    expires_at: datetime | None = None
+    parent_tag: str | None = None
+    tag: RfidTag | None = None
+
+
+@dataclass(frozen=True)
+class MeterSample:
+    """One sampled value in the spec's words; value already in `unit`."""
+
+    sampled_at: datetime
+    value: float
+    measurand: str = ENERGY_REGISTER
+    unit: str = "Wh"
+    phase: str = ""
+    context: str = ""
+
+    @property
+    def kwh(self) -> float | None:
+        """The value as kWh when it is an energy register reading, else None."""
+        if self.measurand != ENERGY_REGISTER:
+            return None
+        return self.value / 1000 if self.unit.lower() == "wh" else self.value
+
+
+@dataclass(frozen=True)
+class StartResult:
+    session: ChargingSession
+    authorization: Authorization
+
+
+def _check_tag(tag_text: str | None) -> Authorization:
+    if not tag_text:
+        return Authorization(AuthorizationStatus.INVALID)
+    tag = db.session.scalars(select(RfidTag).where(RfidTag.tag == tag_text)).first()
+    if tag is None or (tag.user is not None and not tag.user.active):
+        return Authorization(AuthorizationStatus.INVALID)
+    parent = tag.parent
+    if tag.blocked or (parent is not None and parent.blocked):
+        return Authorization(AuthorizationStatus.BLOCKED, tag=tag)
+    now = utcnow()
+    expiry = min(
+        (t.expires_at for t in (tag, parent) if t is not None and t.expires_at),
+        default=None,
+    )
+    if expiry is not None and expiry <= now:
+        return Authorization(AuthorizationStatus.EXPIRED, expiry, tag=tag)
+    return Authorization(
+        AuthorizationStatus.ACCEPTED, expiry, parent.tag if parent else None, tag
+    )
+
+
+def authorize(
+    station: Station, tag_text: str | None, outlet_number: int | None = None
+) -> Authorization:
+    """Say whether a tag may charge here (spec §9 Outlet mode).
+
+    OPEN outlets accept anyone; RFID outlets a known tag that is not blocked, not
+    expired and whose parent tag is not blocked. Without an outlet (OCPP Authorize
+    names none) the station is open only if every outlet is OPEN.
+    """
+    if outlet_number:
+        outlet = stations.outlet_of(station, outlet_number)
+        open_here = outlet is not None and outlet.mode is OutletMode.OPEN
+    else:
+        open_here = bool(station.outlets) and all(
+            outlet.mode is OutletMode.OPEN for outlet in station.outlets
+        )
+    checked = _check_tag(tag_text)
+    if open_here and checked.status is not AuthorizationStatus.ACCEPTED:
+        return Authorization(AuthorizationStatus.ACCEPTED, tag=checked.tag)
+    return checked
+
+
+def start_session(
+    station: Station,
+    outlet_number: int,
+    tag_text: str | None,
+    meter_start_wh: float,
+    started_at: datetime,
+    *,
+    reservation_id: int | None = None,
+) -> StartResult:
+    """Record a started session and say whether its tag was accepted.
+
+    The session is recorded even when the tag is refused (the station has started
+    and will stop on our answer), so no energy goes unaccounted. A repeat of the
+    same start (same outlet, time and meter) returns the first session.
+    """
+    outlet = stations.outlet_of(station, outlet_number) or stations.outlet_of(
+        station, 1
+    )
+    assert outlet is not None  # outlet 1 always exists or is created
+    existing = db.session.scalars(
+        select(ChargingSession).where(
+            ChargingSession.station_id == station.id,
+            ChargingSession.outlet_number == outlet.number,
+            ChargingSession.started_at == started_at,
+            ChargingSession.meter_start_kwh == meter_start_wh / 1000,
+        )
+    ).first()
+    authorization = authorize(station, tag_text, outlet.number)
+    if existing is not None:
+        return StartResult(existing, authorization)
+    tag = authorization.tag
+    user = (
+        tag.user
+        if tag is not None and authorization.status is AuthorizationStatus.ACCEPTED
+        else None
+    )
+    session = ChargingSession(
+        site_id=station.site_id,
+        station_id=station.id,
+        outlet_id=outlet.id,
+        outlet_number=outlet.number,
+        started_at=started_at,
+        logged_at=utcnow(),
+        authentication=1 if user is not None else 0,
+        tag=(tag_text or None) and tag_text[:20],  # type: ignore[index]
+        user_id=user.id if user else None,
+        meter_start_kwh=meter_start_wh / 1000,
+        meter_kwh=meter_start_wh / 1000,
+        energy_kwh=0.0,
+        reservation_id=reservation_id,
+    )
+    db.session.add(session)
+    db.session.flush()
+    events.record_event(
+        EventKind.STATUS,
+        f"{outlet}: charging session {session.id} started",
+        station=station,
+        node_name=str(outlet),
+        details={"tag": tag_text, "authorization": authorization.status.value},
+    )
+    return StartResult(session, authorization)
+
+
+def find_session(station: Station, session_id: int) -> ChargingSession | None:
+    """Return the station's session with this id (the OCPP transaction id)."""
+    session = db.session.get(ChargingSession, session_id)
+    if session is None or session.station_id != station.id:
+        return None
+    return session
+
+
+def record_meter_values(
+    station: Station,
+    outlet_number: int,
+    samples: list[MeterSample],
+    session_id: int | None = None,
+) -> None:
+    """Store every sample; an energy register reading updates the running session."""
+    outlet = stations.outlet_of(station, outlet_number) if outlet_number else None
+    session = find_session(station, session_id) if session_id else None
+    if outlet is None and session is not None:
+        outlet = session.outlet
+    if outlet is None:
+        return  # connector 0 (the station's main meter) is not an outlet's session
+    for sample in samples:
+        db.session.add(
+            MeterValue(
+                session_id=session.id if session else None,
+                outlet_id=outlet.id,
+                sampled_at=sample.sampled_at,
+                measurand=sample.measurand[:60],
+                value=sample.value,
+                unit=sample.unit[:12],
+                phase=sample.phase[:10],
+                context=sample.context[:30],
+            )
+        )
+        reading = sample.kwh
+        if (
+            session is not None
+            and session.ended_at is None
+            and reading is not None
+            and reading >= session.meter_kwh
+        ):
+            session.meter_kwh = reading
+            session.energy_kwh = round(reading - session.meter_start_kwh, 4)
+    db.session.flush()
+
+
+def stop_session(
+    station: Station,
+    session_id: int,
+    meter_stop_wh: float,
+    ended_at: datetime,
+    *,
+    reason: str = "",
+    tag_text: str | None = None,
+    samples: list[MeterSample] | None = None,
+) -> ChargingSession | None:
+    """End a session: energy = meter stop - meter start. A repeated stop changes nothing.
+
+    Returns None for a session the portal does not know (it is logged; the station
+    still gets its answer).
+    """
+    session = find_session(station, session_id)
+    if session is None:
+        events.record_event(
+            EventKind.STATUS,
+            f"stop of unknown charging session {session_id}",
+            station=station,
+        )
+        db.session.flush()
+        return None
+    if session.ended_at is not None:
+        return session
+    if samples:
+        record_meter_values(station, session.outlet_number, samples, session.id)
+    session.ended_at = ended_at
+    session.meter_kwh = meter_stop_wh / 1000
+    session.energy_kwh = round(max(0.0, session.meter_kwh - session.meter_start_kwh), 4)
+    session.stop_reason = (reason or "")[:40]
+    session.logged_at = utcnow()
+    events.record_event(
+        EventKind.STATUS,
+        f"{session.outlet}: charging session {session.id} stopped, "
+        f"{session.energy_kwh:.3f} kWh",
+        station=station,
+        node_name=str(session.outlet),
+        details={"reason": reason, "tag": tag_text},
+    )
+    db.session.flush()
+    return session
+
+
+def running_session(station: Station, outlet_number: int) -> ChargingSession | None:
+    """Return the session currently running on an outlet, if any."""
+    return db.session.scalars(
+        select(ChargingSession)
+        .where(
+            ChargingSession.station_id == station.id,
+            ChargingSession.outlet_number == outlet_number,
+            ChargingSession.ended_at.is_(None),
+        )
+        .order_by(ChargingSession.started_at.desc())
+    ).first()
