@@ -1,0 +1,133 @@
+"""app/services/charging.py: who may charge, and what a session records (spec §6, §9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ChargingSession, MeterValue, OutletMode, Role, utcnow
+from app.services import accounts, charging
+from app.services.charging import AuthorizationStatus as Auth
+
+
+@pytest.fixture
+def station(create_site, create_station):
+    return create_station(create_site(), "000003586", outlets=2, mode=OutletMode.RFID)
+
+
+@pytest.fixture
+def open_station(create_site, create_station):
+    return create_station(create_site("Open site"), "OPEN-1", mode=OutletMode.OPEN)
+
+
+def test_a_known_tag_is_accepted_on_an_rfid_outlet(station, create_user):
+    create_user(Role.EV_USER, tag="1001")
+    assert charging.authorize(station, "1001", 1).status is Auth.ACCEPTED
+
+
+def test_an_unknown_tag_is_invalid_on_an_rfid_outlet(station):
+    assert charging.authorize(station, "999", 1).status is Auth.INVALID
+
+
+def test_a_blocked_tag_is_blocked(station, create_user):
+    user = create_user(Role.EV_USER, tag="1001")
+    user.tags[0].blocked = True
+    assert charging.authorize(station, "1001", 1).status is Auth.BLOCKED
+
+
+def test_an_expired_tag_is_expired(station, create_user):
+    user = create_user(Role.EV_USER, tag="1001")
+    user.tags[0].expires_at = utcnow() - timedelta(days=1)
+    assert charging.authorize(station, "1001", 1).status is Auth.EXPIRED
+
+
+def test_a_blocked_parent_tag_blocks_its_children(station, create_user):
+    parent_owner = create_user(Role.EV_USER, tag="500")
+    child_owner = create_user(Role.EV_USER)
+    accounts.add_tag(None, child_owner, "501", parent="500")
+    parent_owner.tags[0].blocked = True
+    result = charging.authorize(station, "501", 1)
+    assert result.status is Auth.BLOCKED
+
+
+def test_the_parent_tag_is_reported_with_an_accepted_child(station, create_user):
+    create_user(Role.EV_USER, tag="500")
+    accounts.add_tag(None, create_user(Role.EV_USER), "501", parent="500")
+    assert charging.authorize(station, "501", 1).parent_tag == "500"
+
+
+def test_an_open_outlet_accepts_anyone(open_station):
+    assert charging.authorize(open_station, "unknown-card", 1).status is Auth.ACCEPTED
+
+
+def test_a_full_session_records_energy_and_the_user(station, create_user):
+    user = create_user(Role.EV_USER, "anna@example.com", tag="1001")
+    start = utcnow() - timedelta(hours=2)
+    started = charging.start_session(station, 1, "1001", 12_000, start)
+    assert started.authorization.status is Auth.ACCEPTED
+    session = started.session
+    charging.record_meter_values(
+        station,
+        1,
+        [charging.MeterSample(start + timedelta(hours=1), 15_500)],
+        session.id,
+    )
+    assert session.energy_kwh == pytest.approx(3.5)
+    charging.stop_session(
+        station, session.id, 19_250, start + timedelta(hours=2), reason="Local"
+    )
+    assert (session.energy_kwh, session.meter_kwh) == (
+        pytest.approx(7.25),
+        pytest.approx(19.25),
+    )
+    assert (session.user_id, session.authentication, session.stop_reason) == (
+        user.id,
+        1,
+        "Local",
+    )
+    assert session.duration_seconds == 7200
+
+
+def test_anonymous_charging_on_an_open_outlet_has_authentication_zero(open_station):
+    session = charging.start_session(open_station, 1, "", 0, utcnow()).session
+    assert (session.authentication, session.user_id) == (0, None)
+
+
+def test_a_repeated_start_returns_the_same_session(station):
+    start = utcnow()
+    first = charging.start_session(station, 1, "x", 100, start).session
+    again = charging.start_session(station, 1, "x", 100, start).session
+    assert first.id == again.id
+    assert db.session.scalar(select(func.count(ChargingSession.id))) == 1
+
+
+def test_a_repeated_stop_changes_nothing(station):
+    start = utcnow() - timedelta(hours=1)
+    session = charging.start_session(station, 1, "x", 1000, start).session
+    charging.stop_session(station, session.id, 5000, start + timedelta(minutes=30))
+    charging.stop_session(station, session.id, 9000, start + timedelta(minutes=50))
+    assert session.energy_kwh == pytest.approx(4.0)
+
+
+def test_a_stop_for_an_unknown_session_is_logged_not_failed(station):
+    assert charging.stop_session(station, 424242, 1000, utcnow()) is None
+
+
+def test_every_meter_sample_is_stored(station):
+    session = charging.start_session(station, 1, "x", 0, utcnow()).session
+    samples = [
+        charging.MeterSample(utcnow(), 1200, measurand="Power.Active.Import", unit="W"),
+        charging.MeterSample(utcnow(), 2.5, unit="kWh"),
+    ]
+    charging.record_meter_values(station, 1, samples, session.id)
+    assert db.session.scalar(select(func.count(MeterValue.id))) == 2
+    assert session.energy_kwh == pytest.approx(2.5)
+
+
+def test_a_session_on_an_unconfigured_outlet_adds_the_outlet(station):
+    session = charging.start_session(station, 3, "x", 0, utcnow()).session
+    assert session.outlet_number == 3
+    assert sorted(o.number for o in station.outlets) == [1, 2, 3]

@@ -1,0 +1,151 @@
+"""app/services/stations.py: admission, boot, status alarms, keys, offline detection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from app.extensions import db
+from app.models import (
+    Alarm,
+    AlarmKind,
+    AlarmState,
+    ConnectPolicy,
+    OutletStatus,
+    Protocol,
+    Station,
+    utcnow,
+)
+from app.services import stations, topology
+from app.services.stations import Admission
+
+
+@pytest.fixture
+def station(create_site, create_station):
+    return create_station(create_site(), "000004082", outlets=2)
+
+
+def _admit(chargebox_id: str, password: str | None = None):
+    return stations.admit_station(
+        chargebox_id, password, protocol=Protocol.OCPP16_JSON, address="127.0.0.1"
+    )
+
+
+def _active_alarms():
+    return db.session.scalars(
+        select(Alarm).where(Alarm.state == AlarmState.ACTIVE)
+    ).all()
+
+
+def test_a_known_station_is_admitted(station):
+    assert _admit("000004082").admission is Admission.ACCEPTED
+
+
+def test_an_unknown_station_is_refused_and_raises_not_registered(app):
+    assert _admit("NOBODY").admission is Admission.UNKNOWN
+    (alarm,) = _active_alarms()
+    assert (alarm.kind, alarm.node_name) == (AlarmKind.NOT_REGISTERED, "NOBODY")
+    assert db.session.scalars(select(Station)).all() == []
+
+
+def test_unknown_stations_wait_as_pending_under_that_policy(app):
+    topology.get_settings().connect_policy = ConnectPolicy.PENDING
+    result = _admit("NEWBOX")
+    assert result.admission is Admission.PENDING
+    assert result.station.site_id is None
+
+
+def test_unknown_stations_are_registered_under_auto_register(app):
+    topology.get_settings().connect_policy = ConnectPolicy.AUTO_REGISTER
+    assert _admit("NEWBOX").admission is Admission.ACCEPTED
+
+
+def test_a_station_password_is_checked(station):
+    station.auth_password_hash = generate_password_hash("a-long-station-pass")
+    assert _admit("000004082", "wrong").admission is Admission.BAD_PASSWORD
+    assert _admit("000004082").admission is Admission.BAD_PASSWORD
+    assert _admit("000004082", "a-long-station-pass").admission is Admission.ACCEPTED
+
+
+def test_boot_stores_what_the_station_says_and_asks_for_its_keys(station):
+    result = stations.record_boot(
+        station, stations.BootInfo("ACME", "Wall 22", "SN1", "1.2.3")
+    )
+    assert (station.vendor, station.model, station.firmware_version) == (
+        "ACME",
+        "Wall 22",
+        "1.2.3",
+    )
+    assert result.heartbeat_interval == station.heartbeat_interval
+    assert result.fetch_configuration and station.online
+
+
+def test_a_fault_status_raises_the_matching_alarm_on_the_outlet(station):
+    stations.record_status(
+        station,
+        1,
+        OutletStatus.FAULTED,
+        fault=AlarmKind.CONNECTOR_LOCK_FAILURE,
+        error_code="ConnectorLockFailure",
+    )
+    (alarm,) = _active_alarms()
+    assert (alarm.kind, alarm.node_name) == (
+        AlarmKind.CONNECTOR_LOCK_FAILURE,
+        "000004082 Connector: 1",
+    )
+    assert station.outlets[0].status is OutletStatus.FAULTED
+
+
+def test_a_repeated_fault_keeps_one_alarm(station):
+    for _ in range(3):
+        stations.record_status(
+            station, 1, OutletStatus.FAULTED, fault=AlarmKind.TEMPERATURE
+        )
+    assert len(_active_alarms()) == 1
+
+
+def test_back_to_normal_resolves_the_alarm_into_history(station):
+    stations.record_status(
+        station, 1, OutletStatus.FAULTED, fault=AlarmKind.TEMPERATURE
+    )
+    stations.record_status(station, 1, OutletStatus.AVAILABLE)
+    alarm = db.session.scalars(select(Alarm)).one()
+    assert alarm.state is AlarmState.RESOLVED and alarm.ended_at is not None
+
+
+def test_an_older_queued_status_does_not_overwrite_a_newer_one(station):
+    now = utcnow()
+    stations.record_status(station, 1, OutletStatus.CHARGING, timestamp=now)
+    stations.record_status(
+        station, 1, OutletStatus.AVAILABLE, timestamp=now - timedelta(minutes=5)
+    )
+    assert station.outlets[0].status is OutletStatus.CHARGING
+
+
+def test_the_key_table_is_replaced_by_what_the_station_reports(station):
+    stations.store_configuration(
+        station,
+        [
+            stations.ConfigKey("HeartbeatInterval", "300", False),
+            stations.ConfigKey("NumberOfConnectors", "2", True),
+        ],
+    )
+    stations.store_configuration(
+        station, [stations.ConfigKey("HeartbeatInterval", "60", False)]
+    )
+    assert [(k.key, k.value) for k in station.config_keys] == [
+        ("HeartbeatInterval", "60")
+    ]
+
+
+def test_silence_past_the_threshold_raises_no_network_and_contact_resolves_it(station):
+    stations.mark_connected(station)
+    station.last_seen_at = utcnow() - timedelta(hours=1)
+    assert stations.detect_offline() == [station]
+    (alarm,) = _active_alarms()
+    assert alarm.kind is AlarmKind.NO_NETWORK and not station.online
+    stations.record_heartbeat(station)
+    assert _active_alarms() == []
