@@ -21,7 +21,16 @@ BABEL_DEFAULT_TIMEZONE = "UTC"
 # Own keys
 PORTAL_LANGUAGES = ("en", "sv")
 PORTAL_PAGE_SIZE = 50
-PORTAL_DEMO_DATA = False  # `make run` loads the demo on an empty database
+
+# OCPP
+OCPP_COMMAND_TIMEOUT = 30.0  # seconds a station has to answer a command
+OCPP_FETCH_CONFIG_ON_BOOT = True  # spec §9: fetch the key table on first contact
+OCPP_MESSAGE_LOG = True  # store every frame / SOAP message per station
+SOCK_SERVER_OPTIONS = {
+    "subprotocols": ["ocpp1.6"],
+    "ping_interval": 60,  # no pong by the next ping closes the connection
+    "max_message_size": 256 * 1024,  # a bigger frame closes it (1009)
+}
 
 
 def from_environment() -> dict[str, Any]:

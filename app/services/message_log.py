@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -19,6 +19,7 @@ def record_message(
     *,
     action: str = "",
     unique_id: str = "",
+    at: datetime | None = None,
 ) -> OcppMessage:
     """Add one message to the log (payloads beyond 64 KiB are cut)."""
     station_id = db.session.scalars(
@@ -31,6 +32,7 @@ def record_message(
         action=action[:60],
         unique_id=unique_id[:64],
         payload=payload[:MAX_PAYLOAD],
+        at=at or utcnow(),
     )
     db.session.add(message)
     return message

@@ -1,0 +1,238 @@
+"""The portal's station handler: each OCPP 1.6 message → one service call → commit.
+
+Runs in a worker thread (central_system delegates with asyncio.to_thread) inside an
+app context; one message is one unit of work: the services flush, this commits, and
+any failure rolls back and answers InternalError so the station sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from flask import Flask
+from ocpp.exceptions import InternalError, SecurityError
+from ocpp.v16 import call_result
+
+from app.extensions import db
+from app.models import Station, utcnow
+from app.services import charging, stations
+from ocpp_server.v16 import translate
+from ocpp_server.v16.central_system import CallOutcome
+from ocpp_server.v16.handlers import CallContext, Payload
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class PortalStationHandler:
+    """Implements handlers.StationHandler with app.services."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    @contextmanager
+    def _unit_of_work(self, chargebox_id: str) -> Iterator[Station]:
+        with self._app.app_context():
+            station = stations.find_station(chargebox_id)
+            if station is None:  # removed while connected
+                raise SecurityError(description="Unknown station")
+            try:
+                yield station
+                db.session.commit()
+            except Exception as exc:
+                db.session.rollback()
+                if isinstance(exc, SecurityError):
+                    raise
+                log.exception("%s: message failed, station will retry", chargebox_id)
+                raise InternalError(
+                    description="The central system could not store this"
+                ) from exc
+
+    def _run(self, ctx: CallContext, work: Callable[[Station], T]) -> T:
+        with self._unit_of_work(ctx.chargebox_id) as station:
+            return work(station)
+
+    def boot_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.BootNotification:
+        info = stations.BootInfo(
+            vendor=payload["charge_point_vendor"],
+            model=payload["charge_point_model"],
+            serial_number=payload.get("charge_point_serial_number")
+            or payload.get("charge_box_serial_number")
+            or "",
+            firmware_version=payload.get("firmware_version") or "",
+        )
+        result = self._run(ctx, lambda station: stations.record_boot(station, info))
+        return call_result.BootNotification(
+            current_time=translate.format_time(result.now),
+            interval=result.heartbeat_interval,
+            status=translate.BOOT[result.status],
+        )
+
+    def heartbeat(self, ctx: CallContext, payload: Payload) -> call_result.Heartbeat:
+        now = self._run(ctx, stations.record_heartbeat)
+        return call_result.Heartbeat(current_time=translate.format_time(now))
+
+    def status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StatusNotification:
+        outlet_status, fault = translate.status(payload)
+        self._run(
+            ctx,
+            lambda station: stations.record_status(
+                station,
+                payload["connector_id"],
+                outlet_status,
+                fault=fault,
+                error_code=""
+                if payload["error_code"] == "NoError"
+                else payload["error_code"],
+                info=" ".join(
+                    filter(
+                        None, [payload.get("info"), payload.get("vendor_error_code")]
+                    )
+                ),
+                timestamp=translate.parse_time(payload.get("timestamp")),
+            ),
+        )
+        return call_result.StatusNotification()
+
+    def authorize(self, ctx: CallContext, payload: Payload) -> call_result.Authorize:
+        result = self._run(
+            ctx, lambda station: charging.authorize(station, payload["id_tag"])
+        )
+        return call_result.Authorize(id_tag_info=translate.id_tag_info(result))
+
+    def start_transaction(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StartTransaction:
+        started_at = translate.parse_time(payload["timestamp"]) or utcnow()
+
+        def start(station: Station) -> tuple[int, charging.Authorization]:
+            result = charging.start_session(
+                station,
+                payload["connector_id"],
+                payload["id_tag"],
+                payload["meter_start"],
+                started_at,
+                reservation_id=payload.get("reservation_id"),
+            )
+            return (
+                result.session.id,
+                result.authorization,
+            )  # plain values outlive the commit
+
+        session_id, authorization = self._run(ctx, start)
+        return call_result.StartTransaction(
+            transaction_id=session_id, id_tag_info=translate.id_tag_info(authorization)
+        )
+
+    def meter_values(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.MeterValues:
+        samples = translate.samples(payload.get("meter_value", []))
+        self._run(
+            ctx,
+            lambda station: charging.record_meter_values(
+                station, payload["connector_id"], samples, payload.get("transaction_id")
+            ),
+        )
+        return call_result.MeterValues()
+
+    def stop_transaction(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StopTransaction:
+        ended_at = translate.parse_time(payload["timestamp"]) or utcnow()
+        tag = payload.get("id_tag")
+
+        def stop(station: Station) -> charging.Authorization | None:
+            charging.stop_session(
+                station,
+                payload["transaction_id"],
+                payload["meter_stop"],
+                ended_at,
+                reason=payload.get("reason") or "Local",
+                tag_text=tag,
+                samples=translate.samples(payload.get("transaction_data") or []),
+            )
+            return charging.authorize(station, tag) if tag else None
+
+        authorization = self._run(ctx, stop)
+        if authorization is None:
+            return call_result.StopTransaction()
+        return call_result.StopTransaction(
+            id_tag_info=translate.id_tag_info(authorization)
+        )
+
+    def data_transfer(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.DataTransfer:
+        status = self._run(
+            ctx,
+            lambda station: stations.record_data_transfer(
+                station,
+                payload["vendor_id"],
+                payload.get("message_id"),
+                payload.get("data"),
+            ),
+        )
+        return call_result.DataTransfer(status=translate.DATA_TRANSFER[status])
+
+    def diagnostics_status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.DiagnosticsStatusNotification:
+        self._run(
+            ctx,
+            lambda station: stations.record_diagnostics_status(
+                station, payload["status"]
+            ),
+        )
+        return call_result.DiagnosticsStatusNotification()
+
+    def firmware_status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.FirmwareStatusNotification:
+        self._run(
+            ctx,
+            lambda station: stations.record_firmware_status(station, payload["status"]),
+        )
+        return call_result.FirmwareStatusNotification()
+
+    # Lifecycle: failures here are logged, never raised into the transport.
+
+    def station_connected(self, chargebox_id: str) -> None:
+        with self._app.app_context():
+            station = stations.find_station(chargebox_id)
+            if station is not None:
+                stations.mark_connected(station)
+                db.session.commit()
+
+    def station_disconnected(self, chargebox_id: str, *, replaced: bool) -> None:
+        if replaced:
+            return  # the newer connection speaks for the station now
+        with self._app.app_context():
+            station = stations.find_station(chargebox_id)
+            if station is not None:
+                stations.mark_disconnected(station)
+                db.session.commit()
+
+    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> None:
+        result = translate.to_result(outcome)
+        if not result.ok:
+            log.warning(
+                "%s: configuration not fetched: %s", chargebox_id, result.status
+            )
+            return
+        keys = [
+            stations.ConfigKey(k["key"], k["value"], bool(k["readonly"]))
+            for k in result.data["keys"]
+        ]
+        with self._app.app_context():
+            station = stations.find_station(chargebox_id)
+            if station is not None:
+                stations.store_configuration(station, keys, result.data["unknown_keys"])
+                db.session.commit()

@@ -1,0 +1,83 @@
+"""The pluggable *synchronous* station handler.
+
+:class:`~.central_system.CentralSystem` receives every station->central system
+CALL on the event loop and delegates it with ``asyncio.to_thread`` to an object
+implementing :class:`StationHandler`.  Handler methods run in a worker thread,
+so they may block (database, Flask app context, domain services).  They return
+the ``ocpp.v16.call_result`` dataclass to send back, or raise an
+``ocpp.exceptions.OCPPError`` subclass to answer with that CALLERROR (any other
+exception becomes ``InternalError``).
+
+Handlers must NOT make a synchronous ``registry.call()`` and then wait for a
+station to answer something that the station only sends after it got the
+reply to the CALL being handled.  Calling the *same* station is fine (its
+responses are routed independently of CALL handling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+if TYPE_CHECKING:
+    from .central_system import CallOutcome
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """Who sent the CALL being handled."""
+
+    chargebox_id: str
+    unique_id: str
+    action: Action
+
+
+class StationHandler(Protocol):
+    """Synchronous business logic for station-initiated messages.
+
+    ``payload`` is the request payload with snake_case keys, as produced by
+    the ``ocpp`` library (``chargePointVendor`` -> ``charge_point_vendor``).
+    """
+
+    def boot_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.BootNotification: ...
+    def heartbeat(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.Heartbeat: ...
+    def status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StatusNotification: ...
+    def authorize(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.Authorize: ...
+    def start_transaction(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StartTransaction: ...
+    def meter_values(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.MeterValues: ...
+    def stop_transaction(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.StopTransaction: ...
+    def data_transfer(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.DataTransfer: ...
+    def diagnostics_status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.DiagnosticsStatusNotification: ...
+    def firmware_status_notification(
+        self, ctx: CallContext, payload: Payload
+    ) -> call_result.FirmwareStatusNotification: ...
+
+    # Lifecycle -----------------------------------------------------------
+    def station_connected(self, chargebox_id: str) -> None: ...
+    def station_disconnected(self, chargebox_id: str, *, replaced: bool) -> None: ...
+    def configuration_received(
+        self, chargebox_id: str, outcome: CallOutcome
+    ) -> None: ...

@@ -1,0 +1,97 @@
+"""Live station connections of this process (chargebox id -> connection).
+
+Note: the registry is per process.  A station is connected to exactly one
+worker process, so a synchronous caller can only reach stations connected to
+its own process: run a single (multi-threaded) worker, or add cross-process
+routing (e.g. Redis pub/sub to the owning worker) before scaling out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any
+
+from .central_system import CallOutcome, CallStatus
+from .connection import StationConnection
+from .loop import is_loop_thread
+
+
+class ConnectionRegistry:
+    def __init__(self, *, result_grace: float = 2.0) -> None:
+        self._lock = threading.Lock()
+        self._connections: dict[str, StationConnection] = {}
+        self._result_grace = result_grace
+
+    # --------------------------------------------------------------- bookkeeping
+
+    def register(self, connection: StationConnection) -> StationConnection | None:
+        """Make ``connection`` current; return the one it replaces (caller closes it)."""
+        with self._lock:
+            previous = self._connections.get(connection.chargebox_id)
+            self._connections[connection.chargebox_id] = connection
+        return previous if previous is not connection else None
+
+    def unregister(self, connection: StationConnection) -> bool:
+        """Remove ``connection`` if it is still current; return whether it was."""
+        with self._lock:
+            if self._connections.get(connection.chargebox_id) is connection:
+                del self._connections[connection.chargebox_id]
+                return True
+            return False
+
+    def get(self, chargebox_id: str) -> StationConnection | None:
+        with self._lock:
+            return self._connections.get(chargebox_id)
+
+    def chargebox_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._connections)
+
+    def connections(self) -> list[StationConnection]:
+        with self._lock:
+            return list(self._connections.values())
+
+    def __contains__(self, chargebox_id: object) -> bool:
+        with self._lock:
+            return chargebox_id in self._connections
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+    # ------------------------------------------------------------------- calls
+
+    def call(
+        self, chargebox_id: str, payload: Any, timeout: float = 30.0
+    ) -> CallOutcome:
+        """Send ``payload`` (an ``ocpp.v16.call`` dataclass) and wait for the answer.
+
+        For synchronous callers (views, jobs); blocks at most about
+        ``timeout`` seconds.  Never raises for station/transport problems.
+        """
+        if is_loop_thread():
+            raise RuntimeError(
+                "ConnectionRegistry.call() blocks; on the event loop await "
+                "connection.charge_point.call_outcome() instead"
+            )
+        action = type(payload).__name__
+        connection = self.get(chargebox_id)
+        if connection is None or connection.closed or connection.charge_point is None:
+            return CallOutcome(CallStatus.OFFLINE, action)
+        try:
+            future = asyncio.run_coroutine_threadsafe(
+                connection.charge_point.call_outcome(payload, timeout), connection.loop
+            )
+        except RuntimeError:  # loop closed
+            return CallOutcome(CallStatus.OFFLINE, action)
+        try:
+            return future.result(timeout + self._result_grace)
+        except (
+            concurrent.futures.TimeoutError
+        ):  # loop stalled; call_outcome has its own timeout
+            future.cancel()
+            return CallOutcome(CallStatus.TIMEOUT, action)
+        except concurrent.futures.CancelledError:
+            return CallOutcome(CallStatus.OFFLINE, action)
