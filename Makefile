@@ -28,7 +28,7 @@ run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(FLASK) users ensure-admin
 	$(FLASK) demo load --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	FLASK_SCHEDULER_ENABLED=true $(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: install runtime + test requirements, lint, type-check, run the whole suite
 test: $(VENV)/.dev translations lint typecheck

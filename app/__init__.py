@@ -46,8 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     ocpp_server.init_app(app)
 
-    from app import cli
+    from app import cli, jobs
 
+    jobs.init_app(app)
     cli.init_app(app)
     _register_pages(app)
     return app

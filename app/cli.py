@@ -17,6 +17,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app import jobs
 from app.extensions import db
 from app.models import OutletMode, Protocol, Role
 from app.services import accounts, demo, topology
@@ -28,6 +29,7 @@ sites_cli = AppGroup("sites", help="Scripted provisioning of sites.")
 floors_cli = AppGroup("floors", help="Scripted provisioning of floors.")
 stations_cli = AppGroup("stations", help="Scripted provisioning of stations.")
 tags_cli = AppGroup("tags", help="Scripted provisioning of RFID tags.")
+jobs_cli = AppGroup("jobs", help="Periodic jobs: list them, run one now.")
 
 
 @contextmanager
@@ -177,7 +179,28 @@ def add_tag(tag: str, email: str) -> None:
     click.echo(f"Tag {row.tag} added to {user.email}.")
 
 
+@jobs_cli.command("list")
+def list_jobs() -> None:
+    """List the periodic jobs and when they run."""
+    for job in jobs.JOBS:
+        when = ", ".join(f"{k}={v}" for k, v in job.trigger.items())
+        click.echo(f"{job.id:24} {when:40} {job.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("job_id")
+def run_job(job_id: str) -> None:
+    """Run one job now."""
+    try:
+        job = jobs.find_job(job_id)
+    except KeyError:
+        raise click.ClickException(f"No job {job_id!r}; see `jobs list`.") from None
+    result = jobs.run_job(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    click.echo(f"{job.id}: {result}")
+
+
 _GROUPS: list[Callable[..., Any]] = [
+    jobs_cli,
     users_cli,
     demo_cli,
     sites_cli,

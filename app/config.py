@@ -26,6 +26,10 @@ PORTAL_PAGE_SIZE = 50
 OCPP_COMMAND_TIMEOUT = 30.0  # seconds a station has to answer a command
 OCPP_FETCH_CONFIG_ON_BOOT = True  # spec §9: fetch the key table on first contact
 OCPP_MESSAGE_LOG = True  # store every frame / SOAP message per station
+OCPP_MESSAGE_LOG_DAYS = 30  # how long the message log is kept
+
+# Scheduler: runs in one process only; `make run` turns it on, tests never do
+SCHEDULER_ENABLED = False
 SOCK_SERVER_OPTIONS = {
     "subprotocols": ["ocpp1.6"],
     "ping_interval": 60,  # no pong by the next ping closes the connection
