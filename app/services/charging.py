@@ -68,6 +68,14 @@ class StartResult:
     authorization: Authorization
 
 
+@dataclass(frozen=True)
+class StopResult:
+    """The ended session (None if unknown) and, when a tag was given, its standing."""
+
+    session: ChargingSession | None
+    authorization: Authorization | None
+
+
 def _check_tag(tag_text: str | None) -> Authorization:
     if not tag_text:
         return Authorization(AuthorizationStatus.INVALID)
@@ -229,12 +237,13 @@ def stop_session(
     reason: str = "",
     tag_text: str | None = None,
     samples: list[MeterSample] | None = None,
-) -> ChargingSession | None:
+) -> StopResult:
     """End a session: energy = meter stop - meter start. A repeated stop changes nothing.
 
-    Returns None for a session the portal does not know (it is logged; the station
-    still gets its answer).
+    A session the portal does not know is logged (the station still gets its
+    answer). The tag that stopped it, if any, is authorised for the answer.
     """
+    authorization = authorize(station, tag_text) if tag_text else None
     session = find_session(station, session_id)
     if session is None:
         events.record_event(
@@ -243,9 +252,9 @@ def stop_session(
             station=station,
         )
         db.session.flush()
-        return None
+        return StopResult(None, authorization)
     if session.ended_at is not None:
-        return session
+        return StopResult(session, authorization)
     if samples:
         record_meter_values(station, session.outlet_number, samples, session.id)
     session.ended_at = ended_at
@@ -262,7 +271,7 @@ def stop_session(
         details={"reason": reason, "tag": tag_text},
     )
     db.session.flush()
-    return session
+    return StopResult(session, authorization)
 
 
 def running_session(station: Station, outlet_number: int) -> ChargingSession | None:

@@ -107,6 +107,14 @@ def admit_station(
                 details={"address": address},
             )
             return AdmissionResult(Admission.BAD_PASSWORD, station)
+        if station.protocol is not protocol:
+            # The station speaks the other protocol now: commands must follow it.
+            events.record_event(
+                EventKind.CONFIG_CHANGE,
+                f"protocol changed from {station.protocol.value} to {protocol.value}",
+                station=station,
+            )
+            station.protocol = protocol
         if station.registration is RegistrationState.PENDING:
             return AdmissionResult(Admission.PENDING, station)
         return AdmissionResult(Admission.ACCEPTED, station)

@@ -150,7 +150,7 @@ class PortalStationHandler:
         tag = payload.get("id_tag")
 
         def stop(station: Station) -> charging.Authorization | None:
-            charging.stop_session(
+            return charging.stop_session(
                 station,
                 payload["transaction_id"],
                 payload["meter_stop"],
@@ -158,8 +158,7 @@ class PortalStationHandler:
                 reason=payload.get("reason") or "Local",
                 tag_text=tag,
                 samples=translate.samples(payload.get("transaction_data") or []),
-            )
-            return charging.authorize(station, tag) if tag else None
+            ).authorization
 
         authorization = self._run(ctx, stop)
         if authorization is None:

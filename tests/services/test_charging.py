@@ -113,7 +113,7 @@ def test_a_repeated_stop_changes_nothing(station):
 
 
 def test_a_stop_for_an_unknown_session_is_logged_not_failed(station):
-    assert charging.stop_session(station, 424242, 1000, utcnow()) is None
+    assert charging.stop_session(station, 424242, 1000, utcnow()).session is None
 
 
 def test_every_meter_sample_is_stored(station):

@@ -149,3 +149,10 @@ def test_silence_past_the_threshold_raises_no_network_and_contact_resolves_it(st
     assert alarm.kind is AlarmKind.NO_NETWORK and not station.online
     stations.record_heartbeat(station)
     assert _active_alarms() == []
+
+
+def test_a_station_that_changes_protocol_gets_its_commands_in_the_new_one(station):
+    stations.admit_station(
+        "000004082", None, protocol=Protocol.OCPP15_SOAP, address=None
+    )
+    assert station.protocol is Protocol.OCPP15_SOAP
