@@ -22,9 +22,13 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Chromium is required: without it these tests fail, they are never skipped."""
+    """Chromium is required: without it these tests fail, they are never skipped.
+
+    Package-scoped: Playwright's sync API keeps an event loop running in the main
+    thread while the browser is open, which later asyncio-based tests must not see.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install Debian's chromium package"

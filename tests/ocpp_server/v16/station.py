@@ -146,3 +146,27 @@ def running_station(
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
             loop.close()
+
+
+def run_async(coro: Any, timeout: float = 30.0) -> Any:
+    """Run a coroutine to completion on a fresh loop in its own thread.
+
+    The main thread may already have a running loop (Playwright's sync API keeps
+    one while a browser is open), where asyncio.run() refuses to start.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" not in outcome:
+        raise TimeoutError("coroutine did not finish")
+    return outcome["value"]

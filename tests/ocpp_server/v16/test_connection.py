@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services import topology
 from tests.ocpp_server.v16.conftest import eventually
+from tests.ocpp_server.v16.station import run_async
 
 PASSWORD = "a-long-station-secret"
 
@@ -67,7 +68,7 @@ def test_a_missing_ocpp16_subprotocol_is_refused_before_the_upgrade(
                 pass
         return info.value.response.status_code
 
-    assert asyncio.run(scenario()) == 400
+    assert run_async(scenario()) == 400
     assert _upgrade_status(live_server, "/Ocpp/websocket/000003586", {}) == 400
 
 
@@ -178,4 +179,4 @@ def test_the_ws_subprotocol_is_ocpp16(live_server, station_record):
             await asyncio.wait_for(ws.recv(), 5)
             return ws.subprotocol
 
-    assert asyncio.run(scenario()) == "ocpp1.6"
+    assert run_async(scenario()) == "ocpp1.6"

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ChargingSession, EventKind, EventLogEntry
+from tests.ocpp_server.v16.station import run_async
 
 # (case, frame, unique id answered, CALLERROR code)
 CASES = [
@@ -100,7 +101,7 @@ def test_a_malformed_call_gets_its_callerror_and_the_connection_stays_open(
 ):
     url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
     before = _rows()
-    replies = asyncio.run(_exchange(url, [frame]))
+    replies = run_async(_exchange(url, [frame]))
     error, alive = replies
     assert error[:3] == [4, unique_id, code], error
     assert isinstance(error[3], str) and isinstance(error[4], dict)
@@ -137,5 +138,5 @@ def test_a_frame_without_an_id_to_answer_is_dropped_and_the_connection_survives(
     live_server, station_record, frame
 ):
     url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
-    replies = asyncio.run(_exchange(url, [frame]))
+    replies = run_async(_exchange(url, [frame]))
     assert [r[1] for r in replies] == ["alive"]
