@@ -34,24 +34,49 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def engine_options(database_url: str) -> Iterator[dict[str, Any]]:
+    """On PostgreSQL each test run gets a schema of its own, dropped at the end, so
+    runs sharing one database (two terminals, CI) never see each other's rows."""
+    if not database_url.startswith("postgresql"):
+        yield {}
+        return
+    schema = f"test_run_{os.getpid()}"
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield {
+        "pool_pre_ping": True,
+        "connect_args": {"options": f"-csearch_path={schema}"},
+    }
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _schema(
+    database_url: str,
+    engine_options: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """Create the schema once per run through the real Alembic migrations."""
-    if database_url.startswith("postgresql"):
-        engine = create_engine(database_url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
     from flask_migrate import upgrade
 
-    app = create_app(_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    config = _test_config(
+        database_url, tmp_path_factory.mktemp("instance"), engine_options
+    )
+    app = create_app(config)
     with app.app_context():
         upgrade()
         db.engine.dispose()
 
 
-def _test_config(database_url: str, instance: Path) -> dict[str, Any]:
+def _test_config(
+    database_url: str, instance: Path, engine_options: dict[str, Any]
+) -> dict[str, Any]:
     return {
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-0123456789abcdef",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -73,9 +98,11 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+def app_config(
+    database_url: str, engine_options: dict[str, Any], tmp_path: Path
+) -> dict[str, Any]:
     """The test configuration; a test may change it before asking for `app`."""
-    return _test_config(database_url, tmp_path)
+    return _test_config(database_url, tmp_path, engine_options)
 
 
 @pytest.fixture
