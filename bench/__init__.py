@@ -1,0 +1,1 @@
+"""Benchmarks, run from the repository root (see each module's docstring)."""
