@@ -8,12 +8,33 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from admin_views.account import SettingsView
+from admin_views.alarms import ActiveAlarmView, AlarmHistoryView, EventLogView
 from admin_views.charging import MyChargingView
+from admin_views.configuration import ConfigurationView
 from admin_views.dashboard import DashboardView
+from admin_views.diagrams import DiagramsView
+from admin_views.downloads import firmware
+from admin_views.integrations import ServiceView
+from admin_views.navigator import NavigatorView
+from admin_views.navigator import init_app as init_navigator
+from admin_views.news import NewsView
+from admin_views.statistics import StatisticsView
 from admin_views.topology import FloorView, OutletView, SiteView, StationView
 from admin_views.users import AuditLogView, UserView
 from app.extensions import db
-from app.models import AuditEntry, ChargingSession, Floor, Outlet, Site, Station, User
+from app.models import (
+    Alarm,
+    AuditEntry,
+    ChargingSession,
+    EventLogEntry,
+    ExternalService,
+    Floor,
+    NewsItem,
+    Outlet,
+    Site,
+    Station,
+    User,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +49,9 @@ def init_app(app: Flask) -> None:
         index_view=DashboardView(name=_l("Dashboard"), url="/admin"),
     )
     provisioning, configuration = _l("Provisioning"), _l("Configuration")
+    app.register_blueprint(firmware)
+    init_navigator(app)
+    admin.add_view(NavigatorView(name=_l("Navigator"), endpoint="navigator"))
     admin.add_view(
         UserView(User, db, name=_l("Users"), category=provisioning, endpoint="users")
     )
@@ -60,6 +84,49 @@ def init_app(app: Flask) -> None:
     admin.add_view(
         OutletView(
             Outlet, db, name=_l("Outlets"), category=configuration, endpoint="outlets"
+        )
+    )
+    admin.add_view(
+        ConfigurationView(
+            name=_l("Selected node"), category=configuration, endpoint="config"
+        )
+    )
+    admin.add_view(
+        ServiceView(
+            ExternalService,
+            db,
+            name=_l("Services"),
+            category=configuration,
+            endpoint="services",
+        )
+    )
+    admin.add_view(
+        NewsView(NewsItem, db, name=_l("News"), category=configuration, endpoint="news")
+    )
+    admin.add_view(DiagramsView(name=_l("Diagrams"), endpoint="diagrams"))
+    admin.add_view(
+        StatisticsView(
+            ChargingSession, db, name=_l("Statistics"), endpoint="statistics"
+        )
+    )
+    alarms = _l("Alarms")
+    admin.add_view(
+        ActiveAlarmView(
+            Alarm, db, name=_l("Active alarms"), category=alarms, endpoint="alarms"
+        )
+    )
+    admin.add_view(
+        AlarmHistoryView(
+            Alarm,
+            db,
+            name=_l("Alarm history"),
+            category=alarms,
+            endpoint="alarm_history",
+        )
+    )
+    admin.add_view(
+        EventLogView(
+            EventLogEntry, db, name=_l("Event log"), category=alarms, endpoint="events"
         )
     )
     admin.add_view(

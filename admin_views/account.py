@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, EqualTo
 from admin_views.base import PortalView
 from app.extensions import db
 from app.models import Role
-from app.services import accounts
+from app.services import accounts, dashboard
 from app.services.errors import DomainError
 
 LANGUAGES = [("", _l("As the browser says")), ("en", "English"), ("sv", "Svenska")]
@@ -39,6 +39,26 @@ class PasswordForm(FlaskForm):
     )
 
 
+class PanelsForm(FlaskForm):
+    """The four dashboard panels (spec §4), one widget each."""
+
+    slot1 = SelectField(_l("Panel 1"))
+    slot2 = SelectField(_l("Panel 2"))
+    slot3 = SelectField(_l("Panel 3"))
+    slot4 = SelectField(_l("Panel 4"))
+
+    def slots(self) -> list[SelectField]:
+        return [self.slot1, self.slot2, self.slot3, self.slot4]
+
+
+def _panels_form(**kwargs: object) -> PanelsForm:
+    form = PanelsForm(prefix="panels", **kwargs)
+    choices = [(w.value, str(title)) for w, title in dashboard.WIDGET_TITLES.items()]
+    for field in form.slots():
+        field.choices = choices
+    return form
+
+
 class SettingsView(PortalView):
     """User settings, open to every role for their own account."""
 
@@ -48,13 +68,38 @@ class SettingsView(PortalView):
     def index(self) -> Response | str:
         profile = ProfileForm(prefix="profile", obj=current_user)
         password = PasswordForm(prefix="password")
+        panels = _panels_form()
         if "profile-first_name" in request.form and profile.validate_on_submit():
             return self._save_profile(profile)
         if "password-current" in request.form and password.validate_on_submit():
             return self._save_password(password)
+        if "panels-slot1" in request.form and panels.validate_on_submit():
+            return self._save_panels(panels)
         if not profile.is_submitted():
             profile.language.data = current_user.language or ""
-        return self.render("admin/settings.html", profile=profile, password=password)
+        if not panels.is_submitted():
+            for field, widget in zip(
+                panels.slots(), dashboard.panels_of(current_user), strict=True
+            ):
+                field.data = widget.value
+        return self.render(
+            "admin/settings.html",
+            profile=profile,
+            password=password,
+            panels=panels,
+            has_dashboard=dashboard.has_dashboard(current_user),
+        )
+
+    def _save_panels(self, form: PanelsForm) -> Response:
+        try:
+            dashboard.set_panels(current_user, [f.data or "" for f in form.slots()])
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash(_("Your dashboard panels are saved."), "success")
+        return redirect(url_for(".index"))
 
     def _save_profile(self, form: ProfileForm) -> Response:
         accounts.update_profile(
@@ -76,7 +121,13 @@ class SettingsView(PortalView):
             db.session.rollback()
             form.new.errors = [*form.new.errors, str(exc)]
             profile = ProfileForm(prefix="profile", obj=current_user, formdata=None)
-            return self.render("admin/settings.html", profile=profile, password=form)
+            return self.render(
+                "admin/settings.html",
+                profile=profile,
+                password=form,
+                panels=_panels_form(formdata=None),
+                has_dashboard=dashboard.has_dashboard(current_user),
+            )
         db.session.commit()
         # This login stays; every other one carries the old session version and ends.
         login_user(current_user._get_current_object(), fresh=True)

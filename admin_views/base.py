@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
+from urllib.parse import quote
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import AdminIndexView as _AdminIndexView
 from flask_admin import BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 from wtforms import Form
 
@@ -21,7 +28,8 @@ from admin_views.filters import PortalFilterConverter
 from admin_views.formatting import TYPE_FORMATTERS
 from app.extensions import db
 from app.models import Role
-from app.services.access import scope
+from app.services import exports
+from app.services.access import record_id, scope
 from app.services.errors import DomainError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -99,18 +107,60 @@ class ScopedModelView(RoleGuard, ModelView):
         return scope(super().get_count_query(), current_user, self.model)
 
     def get_one(self, id: Any) -> Any:
+        try:
+            key = record_id(id)
+        except NotFound:
+            abort(404)
         primary_key = self.model.__mapper__.primary_key[0]
-        row = self.get_query().filter(primary_key == id).one_or_none()
+        row = self.get_query().filter(primary_key == key).one_or_none()
         if row is None:
             abort(404)
         return row
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str) -> Response:
-        """Stream .xlsx ourselves (typed cells, no row cap); csv as Flask-Admin does."""
-        if export_type == "xlsx" and self.can_export and "xlsx" in self.export_types:
-            return _xlsx_response(self)
-        return super().export(export_type)  # type: ignore[no-any-return]
+        """Stream the filtered, sorted, scoped list as .xlsx or .csv (spec §6, §7)."""
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
+        return _export_response(self, export_type)
+
+    def export_query(self) -> tuple[int | None, Any]:
+        """Return (row count, query) of the list as filtered and sorted in the URL.
+
+        Built like Flask-Admin's get_list, but unpaged and with related rows loaded
+        per batch (selectinload) so the query can be read with yield_per.
+        """
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        joins: dict[Any, Any] = {}
+        count_joins: dict[Any, Any] = {}
+        query, count_query = self.get_query(), self.get_count_query()
+        if self._search_supported and args.search:
+            query, count_query, joins, count_joins = self._apply_search(
+                query, count_query, joins, count_joins, args.search
+            )
+        if args.filters and self._filters:
+            query, count_query, joins, count_joins = self._apply_filters(
+                query, count_query, joins, count_joins, args.filters
+            )
+        query, joins = self._apply_sorting(
+            query, joins, sort[0] if sort else None, args.sort_desc
+        )
+        query = query.options(*(selectinload(join) for join in self._auto_joins))
+        return count_query.scalar(), query
+
+    def export_headers(self) -> list[str]:
+        return [str(label) for _name, label in self._export_columns]
+
+    def export_rows(self, query: Any) -> Iterator[Sequence[Any]]:
+        """Yield the export values row by row, reading the query in batches.
+
+        A view with many rows overrides this to read plain columns instead of
+        objects (see admin_views/statistics.py).
+        """
+        names = [name for name, _label in self._export_columns]
+        for row in query.yield_per(500):
+            yield [self.get_export_value(row, name) for name in names]
 
     # Writes: each subclass maps the form onto one service call.
     def create_with(self, form: Form) -> Any:
@@ -164,22 +214,41 @@ class ReadOnlyModelView(ScopedModelView):
     can_delete = False
 
 
-def _xlsx_response(view: ScopedModelView) -> Response:
-    """Export the view's filtered, sorted, scoped rows as .xlsx (Flask-Admin's filters)."""
-    from flask import Response as FlaskResponse
-    from flask import stream_with_context
+def _export_response(view: ScopedModelView, export_type: str) -> Response:
+    """Answer with the export streamed as it is written (the download starts at once).
 
-    from app.services.exports import xlsx_chunks
-
-    _count, rows = view._export_data()
-    columns = view._export_columns
-    headers = [str(label) for _name, label in columns]
-    data = (
-        [view.get_export_value(row, name) for name, _label in columns] for row in rows
+    Beyond an Excel sheet's rows, .xlsx is refused with a message and a link to
+    the same rows as CSV.
+    """
+    count, query = view.export_query()
+    if export_type == "xlsx" and count is not None and count > exports.XLSX_MAX_ROWS:
+        csv_url = view.get_url(".export", export_type="csv", **request.args)
+        flash(
+            Markup('{} <a href="{}" id="export-csv">{}</a>').format(
+                exports.ExportTooLarge(count), csv_url, _("Export as CSV")
+            ),
+            "error",
+        )
+        return redirect(view.get_url(".index_view", **request.args))
+    zone = get_timezone()
+    rows = view.export_rows(query)
+    if export_type == "xlsx":
+        title = str(view.name)
+        chunks = exports.stream_xlsx(
+            view.export_headers(), rows, zone=zone, title=title, expected_rows=count
+        )
+        mimetype = exports.XLSX_MIMETYPE
+    else:
+        chunks = exports.stream_csv(view.export_headers(), rows, zone=zone)
+        mimetype = exports.CSV_MIMETYPE
+    filename = view.get_export_name(export_type)
+    ascii_name = secure_filename(filename) or f"export.{export_type}"
+    disposition = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     )
-    filename = view.get_export_name("xlsx")
+    headers = {"Content-Disposition": disposition, "X-Accel-Buffering": "no"}
+    if count is not None:
+        headers["X-Export-Rows"] = str(count)
     return FlaskResponse(
-        stream_with_context(xlsx_chunks(headers, data)),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        stream_with_context(chunks), mimetype=mimetype, headers=headers
     )

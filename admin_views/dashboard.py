@@ -1,50 +1,56 @@
-"""The admin landing page: what the user may see of the installation, at a glance."""
+"""The admin landing page (spec §4): the user's four panels and the news."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import redirect, url_for
 from flask_admin import expose
+from flask_babel import get_timezone
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from admin_views.base import PortalIndexView
-from app.extensions import db
-from app.models import Alarm, AlarmState, Outlet, Role, Site, Station
-from app.services.access import scope
+from admin_views.formatting import format_moment
+from app.models import Role
+from app.services import dashboard, navigator
+
+
+def _widget_data(widget: dashboard.Widget) -> Any:
+    zone = get_timezone()
+    loaders = {
+        dashboard.Widget.STATUS: lambda: dashboard.status_summary(current_user),
+        dashboard.Widget.ALARMS: lambda: dashboard.active_alarms(current_user),
+        dashboard.Widget.ENERGY: lambda: dashboard.energy_totals(current_user, zone),
+        dashboard.Widget.SESSIONS: lambda: dashboard.sessions_per_day(
+            current_user, zone
+        ).as_json(),
+        dashboard.Widget.CHARGING: lambda: dashboard.charging_now(current_user),
+        dashboard.Widget.NEWS: lambda: dashboard.latest_news(current_user),
+    }
+    return loaders[widget]()
 
 
 class DashboardView(PortalIndexView):
-    """Dashboard: the user's sites as a tree with station status (EV users: own page)."""
+    """Dashboard: four panels chosen in user settings (EV users: their own page)."""
 
     @expose("/")
     def index(self) -> Response | str:
         if current_user.role is Role.EV_USER:
             return redirect(url_for("my_charging.index_view"))
-        sites = db.session.scalars(
-            scope(select(Site).order_by(Site.name), current_user)
-        ).all()
-        stations = db.session.scalars(
-            scope(select(Station).order_by(Station.name), current_user)
-        ).all()
-        outlet_count = db.session.scalar(
-            scope(select(func.count(Outlet.id)), current_user, Outlet)
-        )
-        active_alarms = db.session.scalar(
-            scope(
-                select(func.count(Alarm.id)).where(Alarm.state == AlarmState.ACTIVE),
-                current_user,
-                Alarm,
-            )
-        )
-        by_floor: dict[int | None, list[Station]] = {}
-        for station in stations:
-            by_floor.setdefault(station.floor_id, []).append(station)
+        widgets = dashboard.panels_of(current_user)
+        panels = [
+            {
+                "widget": widget.value,
+                "title": dashboard.WIDGET_TITLES[widget],
+                "data": _widget_data(widget),
+            }
+            for widget in widgets
+        ]
         return self.render(
             "admin/dashboard.html",
-            sites=sites,
-            stations=stations,
-            by_floor=by_floor,
-            outlet_count=outlet_count,
-            active_alarms=active_alarms,
+            panels=panels,
+            news=dashboard.latest_news(current_user, limit=20),
+            statuses=navigator.NodeStatus,
+            format_moment=format_moment,
         )

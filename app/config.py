@@ -21,6 +21,8 @@ BABEL_DEFAULT_TIMEZONE = "UTC"
 # Own keys
 PORTAL_LANGUAGES = ("en", "sv")
 PORTAL_PAGE_SIZE = 50
+PORTAL_MAP_TILES = "OpenStreetMap"  # folium tiles for site maps; "" draws none
+PORTAL_NAVIGATOR_POLL_SECONDS = 5  # how often the navigator's colours refresh
 
 # OCPP
 OCPP_COMMAND_TIMEOUT = 30.0  # seconds a station has to answer a command

@@ -20,3 +20,6 @@ class NewsItem(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL")
     )
+
+    def __str__(self) -> str:
+        return self.title

@@ -85,6 +85,9 @@ class SystemSettings(Base):
     alarm_digest_time: Mapped[time] = mapped_column(Time, default=time(7, 0))
     backup_retention: Mapped[int] = mapped_column(Integer, default=14)
 
+    def __str__(self) -> str:
+        return "System settings"
+
 
 class Site(Base):
     __tablename__ = "site"

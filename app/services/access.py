@@ -148,11 +148,22 @@ def scope(stmt: S, user: User | None, model: type | None = None) -> S:
     return rule(stmt, user)  # type: ignore[arg-type, return-value]
 
 
+def record_id(ident: Any) -> int:
+    """Read a record id as it comes from a URL or form; anything else is NotFound.
+
+    (PostgreSQL, unlike SQLite, refuses to compare an integer key with text.)
+    """
+    try:
+        return int(ident)
+    except (TypeError, ValueError):
+        raise NotFound(_l("No such record.")) from None
+
+
 def get_scoped(model: type[T], ident: Any, user: User | None) -> T:
     """Return the row with this id if the user may see it, else raise NotFound."""
     primary_key = model.__mapper__.primary_key[0]  # type: ignore[attr-defined]
     row = db.session.scalars(
-        scope(select(model).where(primary_key == ident), user)
+        scope(select(model).where(primary_key == record_id(ident)), user)
     ).first()
     if row is None:
         raise NotFound(_l("No such record."))

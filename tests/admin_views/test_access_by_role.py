@@ -148,3 +148,12 @@ def test_ev_user_sees_only_own_sessions(
     page = client.get("/admin/my_charging/").text
     assert "11.50" in page and "99.25" not in page
     assert "2hrs 0min 0sec" in page
+
+
+@pytest.mark.parametrize("ident", ["abc", "1.5"])
+def test_a_record_id_that_is_not_a_number_is_not_found(login_as, ident):
+    client = login_as(Role.ADMIN)
+    assert (
+        client.get("/admin/stations/edit/", query_string={"id": ident}).status_code
+        == 404
+    )
