@@ -14,10 +14,12 @@ from admin_views.configuration import ConfigurationView
 from admin_views.dashboard import DashboardView
 from admin_views.diagrams import DiagramsView
 from admin_views.downloads import firmware
-from admin_views.integrations import ServiceView
+from admin_views.files import FtpFilesView
+from admin_views.integrations import ApiTokenView, ServiceView, WebhookEventView
 from admin_views.navigator import NavigatorView
 from admin_views.navigator import init_app as init_navigator
 from admin_views.news import NewsView
+from admin_views.schedule import ScheduleView
 from admin_views.statistics import StatisticsView
 from admin_views.topology import FloorView, OutletView, SiteView, StationView
 from admin_views.users import AuditLogView, UserView
@@ -34,6 +36,7 @@ from app.models import (
     Site,
     Station,
     User,
+    WebhookEvent,
 )
 
 
@@ -101,7 +104,27 @@ def init_app(app: Flask) -> None:
         )
     )
     admin.add_view(
+        WebhookEventView(
+            WebhookEvent,
+            db,
+            name=_l("Webhook deliveries"),
+            category=configuration,
+            endpoint="webhooks",
+        )
+    )
+    admin.add_view(
+        ApiTokenView(
+            name=_l("API tokens"), category=configuration, endpoint="api_tokens"
+        )
+    )
+    admin.add_view(
         NewsView(NewsItem, db, name=_l("News"), category=configuration, endpoint="news")
+    )
+    admin.add_view(
+        ScheduleView(name=_l("Schedule"), category=configuration, endpoint="schedule")
+    )
+    admin.add_view(
+        FtpFilesView(name=_l("FTP server"), category=configuration, endpoint="ftp")
     )
     admin.add_view(DiagramsView(name=_l("Diagrams"), endpoint="diagrams"))
     admin.add_view(

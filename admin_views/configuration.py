@@ -61,6 +61,7 @@ from app.models import (
 )
 from app.services import (
     commands,
+    ftp_files,
     integrations,
     navigator,
     places,
@@ -124,6 +125,7 @@ class PoliciesForm(FlaskForm):
     backup_retention = IntegerField(
         _l("Backup retention (days)"), validators=[NumberRange(1, 3650)]
     )
+    backup_time = TimeField(_l("Backup time"))
 
 
 class NameForm(FlaskForm):
@@ -407,6 +409,7 @@ class ConfigurationView(PortalView):
             kwargs["addresses"] = settings.server_addresses(
                 request.scheme, request.host
             )
+            kwargs["builtin_ftp"] = ftp_files.ftp_settings()
             kwargs["general"] = GeneralForm(obj=current, formdata=None)
             policies = PoliciesForm(obj=current, formdata=None)
             policies.connect_policy.data = current.connect_policy.value
@@ -466,7 +469,9 @@ class ConfigurationView(PortalView):
             if tab == "log"
             else [],
             triggers=station_control.TRIGGER_MESSAGES,
-            ftp_address=station_control.default_diagnostics_location(),
+            ftp_address=station_control.default_diagnostics_location(station),
+            firmware_images=station_control.firmware_locations(current_user, station),
+            diagnostics=ftp_files.list_diagnostics(current_user, station),
             may_command=commands.may_command(current_user, station),
         )
 
@@ -547,6 +552,7 @@ class ConfigurationView(PortalView):
             default_outlet_mode=OutletMode(form.default_outlet_mode.data),
             alarm_digest_time=form.alarm_digest_time.data,
             backup_retention=form.backup_retention.data or 0,
+            backup_time=form.backup_time.data,
         )
         return self._save(
             lambda: settings.update_policies(current_user, policies),

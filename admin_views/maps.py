@@ -16,6 +16,7 @@ import folium
 from branca.element import Element, MacroElement
 from flask import current_app, url_for
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 DEFAULT_CENTRE = (59.3293, 18.0686)  # Stockholm, when nothing has a position yet
 
@@ -89,7 +90,8 @@ class _PlaceStations(MacroElement):  # type: ignore[misc]
     def __init__(self, stations: list[dict[str, Any]]) -> None:
         super().__init__()
         self._name = "PlaceStations"
-        self.stations = json.dumps(stations)
+        # A station name must stay data: "<" escaped, it cannot end the <script>.
+        self.stations = str(htmlsafe_json_dumps(stations))
 
 
 _DOT_CSS = """

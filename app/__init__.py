@@ -9,48 +9,47 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app import config as default_config
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the portal: config → extensions → auth → admin → OCPP → CLI."""
+    """Build the portal: config → extensions → auth → admin → OCPP → jobs → API."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "PORTAL_INSTANCE_PATH"
     )
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     _configure(app, test_config)
 
+    # Imported here: these modules import `app` themselves.
+    import admin_views
+    import ocpp_server
+    from app import api, auth, cli, ftp_server, jobs, security
+    from app.i18n import init_app as init_i18n
+    from app.services import load_management
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
-    from app.i18n import init_app as init_i18n
-
+    limiter.init_app(app)
     init_i18n(app, babel)
-
-    from app import auth
-
     auth.init_app(app, login_manager)
-
-    import admin_views
-
     admin_views.init_app(app)
-
-    import ocpp_server
-
     ocpp_server.init_app(app)
-
-    from app import cli, jobs
-
+    load_management.init_app(app)  # shares site capacity as sessions come and go
     jobs.init_app(app)
+    ftp_server.init_app(app)
     cli.init_app(app)
+    security.init_app(app)
     _register_pages(app)
+    api.init_app(app)  # after the pages: it answers unknown /api/ URLs as problems
+    _trust_proxies(app)  # outermost: every layer sees the client's scheme and address
     return app
 
 
@@ -73,6 +72,22 @@ def _configure(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     _validate(app.config)
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind PORTAL_PROXY_HOPS proxies, take scheme, host and client from X-Forwarded-*."""
+    hops = int(app.config["PORTAL_PROXY_HOPS"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=hops,
+            x_proto=hops,
+            x_host=hops,
+            x_port=hops,
+            x_prefix=hops,
+        )
+
+
 def _instance_secret(instance: Path) -> str:
     """Return the secret key kept in instance/secret_key, creating it once."""
     path = instance / "secret_key"
@@ -91,6 +106,14 @@ def _validate(config: Mapping[str, Any]) -> None:
         raise RuntimeError(f"unsupported database URL {url.split(':', 1)[0]!r}")
     if int(config["PORTAL_PAGE_SIZE"]) < 1:
         raise RuntimeError("PORTAL_PAGE_SIZE must be positive")
+    if float(config["SECURITY_IDLE_TIMEOUT_MINUTES"]) <= 0:
+        raise RuntimeError("SECURITY_IDLE_TIMEOUT_MINUTES must be positive")
+    from app.services.mail import tls_mode
+
+    try:
+        tls_mode(config["MAIL_TLS"])
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def _register_pages(app: Flask) -> None:
@@ -99,15 +122,3 @@ def _register_pages(app: Flask) -> None:
         if current_user.is_authenticated:
             return redirect(url_for("admin.index"))
         return redirect(url_for("auth.login"))
-
-    @app.errorhandler(403)
-    def forbidden(_error: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=403), 403
-
-    @app.errorhandler(404)
-    def not_found(_error: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=404), 404
-
-    @app.errorhandler(500)
-    def server_error(_error: Exception) -> tuple[str, int]:
-        return render_template("error.html", code=500), 500

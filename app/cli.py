@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 from app import jobs
 from app.extensions import db
 from app.models import OutletMode, Protocol, Role
-from app.services import accounts, demo, topology
+from app.services import accounts, backups, demo, topology
 from app.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage portal users.")
@@ -30,6 +30,7 @@ floors_cli = AppGroup("floors", help="Scripted provisioning of floors.")
 stations_cli = AppGroup("stations", help="Scripted provisioning of stations.")
 tags_cli = AppGroup("tags", help="Scripted provisioning of RFID tags.")
 jobs_cli = AppGroup("jobs", help="Periodic jobs: list them, run one now.")
+backup_cli = AppGroup("backup", help="Database backups: create, list, restore.")
 
 
 @contextmanager
@@ -199,7 +200,63 @@ def run_job(job_id: str) -> None:
     click.echo(f"{job.id}: {result}")
 
 
+def _backup_target() -> backups.BackupTarget:
+    return backups.BackupTarget.from_app(current_app)
+
+
+@backup_cli.command("create")
+def create_backup() -> None:
+    """Back up the database now into the backup folder."""
+    try:
+        backup = backups.create_backup(_backup_target(), label="manual")
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written: {backup.path} ({backup.size} bytes)")
+
+
+@backup_cli.command("list")
+def list_backups() -> None:
+    """List the backups, oldest first."""
+    target = _backup_target()
+    found = backups.list_backups(target)
+    if not found:
+        click.echo(f"No backups in {target.folder}.")
+    for backup in found:
+        click.echo(
+            f"{backup.name:52} {backup.created_at:%Y-%m-%d %H:%M:%S} UTC"
+            f" {backup.size:>12} bytes"
+        )
+
+
+@backup_cli.command("restore")
+@click.argument("file")
+@click.option("--yes", is_flag=True, help="Really replace the database.")
+def restore_backup(file: str, yes: bool) -> None:
+    """Replace the database with a backup (a path, or a name from `backup list`).
+
+    The file is verified first; without --yes nothing is changed.
+    """
+    target = _backup_target()
+    try:
+        path = backups.resolve(target, file)
+        check = backups.verify_backup(target, path)
+        click.echo(f"{path.name}: a good backup (schema revision {check.revision}).")
+        if not yes:
+            raise click.ClickException(
+                "Restoring replaces every row of the database; run again with --yes."
+            )
+        safety = backups.restore_backup(target, path)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Database restored from {path.name}.")
+    click.echo(f"The database as it was before is kept in {safety.name}.")
+    click.echo(
+        "Run `flask --app wsgi db upgrade` if the backup is older than the code."
+    )
+
+
 _GROUPS: list[Callable[..., Any]] = [
+    backup_cli,
     jobs_cli,
     users_cli,
     demo_cli,

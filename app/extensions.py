@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,6 +29,8 @@ migrate = Migrate(compare_type=True, render_as_batch=True, render_item=_render_i
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
+# No default limit: each login form and API route declares its own.
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,7 +1,7 @@
 """Periodic work, declared in one list (style.md §15): each job is an app context,
 one service call and a commit. The scheduler runs in exactly one process: only when
-SCHEDULER_ENABLED is set (the `make run` server; never in tests) and never in the
-reloader's watcher process."""
+SCHEDULER_ENABLED is set (the `make run` server; never in tests), never in the
+reloader's watcher process, and only in the holder of the scheduler lock."""
 
 from __future__ import annotations
 
@@ -10,12 +10,22 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from app.extensions import db
-from app.services import message_log, stations
+from app.services import (
+    backups,
+    digest,
+    load_management,
+    mail,
+    message_log,
+    stations,
+    webhooks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +46,33 @@ def _purge_message_log(app: Flask) -> object:
     return message_log.purge_messages(app.config["OCPP_MESSAGE_LOG_DAYS"])
 
 
+def _apply_schedule(app: Flask) -> object:
+    return load_management.apply_schedule()
+
+
+def _deliver_webhooks(app: Flask) -> object:
+    return webhooks.deliver_due()
+
+
+def _send_alarm_digest(app: Flask) -> object:
+    return digest.send_alarm_digests(
+        mail.MailSettings.from_config(app.config),
+        zone=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]),
+        portal_url=app.config["PORTAL_URL"],
+        default_language=app.config["BABEL_DEFAULT_LOCALE"],
+    )
+
+
+def _back_up(app: Flask) -> object:
+    return backups.run_scheduled_backup(
+        backups.BackupTarget.from_app(app),
+        zone=ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"]),
+    )
+
+
+# The digest and the backup check every few minutes whether they are due: their
+# times are policies (spec §8) that change without a restart, and a missed time
+# (the portal was down) is caught up the same day.
 JOBS = [
     Job(
         "offline-detection",
@@ -48,6 +85,33 @@ JOBS = [
         "Delete OCPP messages older than OCPP_MESSAGE_LOG_DAYS",
         _purge_message_log,
         {"trigger": "cron", "hour": 3, "minute": 15},
+    ),
+    Job(
+        "schedule-application",
+        "Share site capacity, re-send missing charging profiles (GetCompositeSchedule"
+        " check) and apply charging windows by availability",
+        _apply_schedule,
+        {"trigger": "interval", "minutes": 5},
+    ),
+    Job(
+        "webhook-delivery",
+        "Post due webhook events (retries, other processes' events); prune the log",
+        _deliver_webhooks,
+        {"trigger": "interval", "seconds": 30},
+    ),
+    Job(
+        "alarm-digest",
+        "E-mail the active alarms to users with 'Email at alarm', once a day"
+        " from the policy's digest time",
+        _send_alarm_digest,
+        {"trigger": "interval", "minutes": 5},
+    ),
+    Job(
+        "backup",
+        "Back up the database once a day from the policy's backup time;"
+        " delete backups past the retention",
+        _back_up,
+        {"trigger": "interval", "minutes": 5},
     ),
 ]
 
@@ -82,11 +146,31 @@ def _safely(app: Flask, job: Job) -> None:
 
 
 def init_app(app: Flask) -> BackgroundScheduler | None:
-    """Start the scheduler in this process if configured to (and not the reloader's)."""
+    """Start the scheduler in this process if configured to (and not the reloader's),
+    once this process holds the scheduler lock (app/scheduler_lock.py): with several
+    workers or machines only one runs the jobs; the others take over if it dies."""
     if not app.config["SCHEDULER_ENABLED"]:
         return None
     if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         return None  # the reloader's watcher process; its child runs the jobs
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name != "run":
+        return None  # `flask db upgrade`, `flask jobs run`...: not a server
+    from app import scheduler_lock
+
+    leader = scheduler_lock.Leader(
+        scheduler_lock.lock_for(app),
+        lambda: _start_scheduler(app),
+        float(app.config["SCHEDULER_LOCK_RETRY"]),
+        app,
+    )
+    app.extensions["scheduler_lock"] = leader
+    leader.begin()
+    scheduler: BackgroundScheduler | None = leader.scheduler
+    return scheduler
+
+
+def _start_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
     for job in JOBS:
         scheduler.add_job(
@@ -98,5 +182,4 @@ def init_app(app: Flask) -> BackgroundScheduler | None:
             **job.trigger,
         )
     scheduler.start()
-    app.extensions["scheduler"] = scheduler
     return scheduler

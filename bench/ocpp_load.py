@@ -13,7 +13,8 @@ the answer to the previous one arrives.
 
 The same load runs, in the same run, against two servers on 127.0.0.1:
 
-* ``portal``: the app (``wsgi:app``) under gunicorn, one worker, ``gthread`` (a
+* ``portal``: the app (``wsgi:app``) under gunicorn with gunicorn.conf.py, one worker
+  (or ``--workers``/``--instances``, below), ``gthread`` (a
   thread per connection) or ``gevent``, on a fresh database: SQLite in a temporary
   instance folder, or with DATABASE_URL set that PostgreSQL database (its tables are
   dropped and recreated). N stations are registered with one OPEN outlet each, so
@@ -36,6 +37,18 @@ row per server and the ratio portal/baseline.
         --server-python /tmp/venv-with-gevent/bin/python
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
         .venv/bin/python -m bench.ocpp_load --stations 1000 --closed
+
+Several workers: ``--workers W`` (one gunicorn with W workers; the kernel spreads
+the stations over them) and/or ``--instances N`` (N gunicorns on N ports, standing
+in for N machines; the load generators split the stations between them) need Redis
+(``--redis URL`` or ``REDIS_URL``; keys under a prefix unique to the run, deleted at
+the end). With Redis, a probe in this process sends ``--command-rate`` Reset
+commands a second to random stations during the window through a portal app that
+holds no station, so each goes through Redis to the worker holding the station and
+back: its round trip (p50/p99/max) is printed under the table.
+
+    .venv/bin/python -m bench.ocpp_load --server portal --stations 500 --paced 0.2 \\
+        --instances 2 --redis redis://127.0.0.1:6379/0
 
 ``--py-spy PATH`` samples the portal worker (GIL holder) during the measured window
 and prints its hot spots. Bounded: at most 10,000 stations, a ramp-up timeout, the
@@ -64,9 +77,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -333,13 +348,20 @@ def register_stations(url: str, stations: int) -> None:
     engine.dispose()
 
 
-def portal_env(database: Database) -> dict[str, str]:
-    return {
+def portal_env(
+    database: Database, args: argparse.Namespace | None = None
+) -> dict[str, str]:
+    env = {
         **os.environ,
         "DATABASE_URL": database.url,
         "PORTAL_INSTANCE_PATH": str(database.instance),
         "FLASK_SECRET_KEY": SECRET_KEY,
     }
+    env.pop("REDIS_URL", None)
+    if args is not None and args.redis:
+        env["REDIS_URL"] = args.redis
+        env["FLASK_REDIS_KEY_PREFIX"] = args.redis_prefix
+    return env
 
 
 # ---------------------------------------------------------------------------
@@ -347,62 +369,79 @@ def portal_env(database: Database) -> dict[str, str]:
 
 
 @dataclass
-class Server:
-    name: str
-    kind: str  #: worker class / implementation, for the table
+class Instance:
+    """One server process tree (a gunicorn master and its workers) on one port."""
+
     process: subprocess.Popen[bytes]
     port: int
     log: Path
 
+
+@dataclass
+class Server:
+    name: str
+    kind: str  #: worker class / implementation, for the table
+    instances: list[Instance]
+
     @property
-    def url(self) -> str:
-        return f"ws://{HOST}:{self.port}{PATH}"
+    def urls(self) -> list[str]:
+        return [f"ws://{HOST}:{i.port}{PATH}" for i in self.instances]
 
     def pids(self) -> list[int]:
-        return process_tree(self.process.pid)
+        return [pid for i in self.instances for pid in process_tree(i.process.pid)]
 
     def worker_pid(self) -> int:
-        """The process that serves the connections (gunicorn's worker)."""
-        pids = self.pids()
+        """The process that serves the connections (the first gunicorn worker)."""
+        pids = process_tree(self.instances[0].process.pid)
         return pids[1] if len(pids) > 1 else pids[0]
 
     def peak_rss_mb(self) -> float:
         return sum(status_kb(pid, "VmHWM") for pid in self.pids()) / 1024
 
     def log_problems(self) -> int:
-        """Tracebacks in the server's log (each failed message logs one)."""
-        with contextlib.suppress(OSError):
-            return self.log.read_text(errors="replace").count("Traceback")
-        return 0
+        """Tracebacks in the servers' logs (each failed message logs one)."""
+        count = 0
+        for instance in self.instances:
+            with contextlib.suppress(OSError):
+                count += instance.log.read_text(errors="replace").count("Traceback")
+        return count
 
     def wait_ready(self, probe: str | None, timeout: float = 90.0) -> None:
+        for instance in self.instances:
+            self._wait_ready(instance, probe, timeout)
+
+    def _wait_ready(
+        self, instance: Instance, probe: str | None, timeout: float
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if instance.process.poll() is not None:
                 break
             try:
                 if probe is None:
-                    socket.create_connection((HOST, self.port), timeout=1).close()
+                    socket.create_connection((HOST, instance.port), timeout=1).close()
                 else:
-                    url = f"http://{HOST}:{self.port}{probe}"
+                    url = f"http://{HOST}:{instance.port}{probe}"
                     with urllib.request.urlopen(url, timeout=5) as response:
                         response.read()
                 return
             except (OSError, urllib.error.URLError):
                 time.sleep(0.2)
-        tail = self.log.read_text(errors="replace")[-3000:]
+        tail = instance.log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{self.name} server did not start:\n{tail}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        for instance in self.instances:
+            if instance.process.poll() is None:
+                instance.process.send_signal(signal.SIGTERM)
+        for instance in self.instances:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
-        # Whatever is left of the group we started (workers that hang on to threads).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
+                instance.process.wait(timeout=15)
+            # Whatever is left of the group we started (workers that hang on to threads).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(instance.process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                instance.process.wait(timeout=10)
 
 
 def spawn(
@@ -422,37 +461,45 @@ def spawn(
 def portal_server(
     args: argparse.Namespace, database: Database, tmp: Path
 ) -> Iterator[Server]:
-    port = free_port()
-    log = tmp / f"portal-{args.worker_class}.log"
+    """``--instances`` gunicorns (one port each) of ``--workers`` workers each."""
     connections = args.stations + 256
-    command = [
-        args.server_python,
-        "-m",
-        "gunicorn",
-        "--workers=1",
-        f"--worker-class={args.worker_class}",
-        f"--worker-connections={connections}",
-        f"--bind={HOST}:{port}",
-        "--backlog=4096",
-        "--timeout=120",
-        "--graceful-timeout=5",
-        "--log-level=warning",
-    ]
-    if args.worker_class == "gthread":
-        # Each WebSocket holds a pool thread (flask-sock's handler) for its lifetime.
-        command.append(f"--threads={args.stations + 64}")
-    command += shlex.split(args.gunicorn_args or "")
-    command.append("wsgi:app")
-    with log.open("wb") as out:
-        process = spawn(
-            command,
-            env=portal_env(database),
-            nofile=nofile_target(args.stations),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server("portal", args.worker_class, process, port, log)
+    instances: list[Instance] = []
+    kind = args.worker_class
+    if args.instances > 1 or args.workers > 1:
+        kind += f" {args.instances}x{args.workers}"
+    server = Server("portal", kind, instances)
     try:
+        for number in range(args.instances):
+            port = free_port()
+            log = tmp / f"portal-{args.worker_class}-{number}.log"
+            command = [
+                args.server_python,
+                "-m",
+                "gunicorn",
+                "--config=gunicorn.conf.py",
+                f"--workers={args.workers}",
+                f"--worker-class={args.worker_class}",
+                f"--worker-connections={connections}",
+                f"--bind={HOST}:{port}",
+                "--backlog=4096",
+                "--timeout=120",
+                "--graceful-timeout=20",
+                "--log-level=warning",
+            ]
+            if args.worker_class == "gthread":
+                # Each WebSocket holds a pool thread (flask-sock's handler) for its life.
+                command.append(f"--threads={args.stations + 64}")
+            command += shlex.split(args.gunicorn_args or "")
+            command.append("wsgi:app")
+            with log.open("wb") as out:
+                process = spawn(
+                    command,
+                    env=portal_env(database, args),
+                    nofile=nofile_target(args.stations),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            instances.append(Instance(process, port, log))
         server.wait_ready("/login")
         yield server
     finally:
@@ -471,7 +518,7 @@ def baseline_server(args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server("baseline", "asyncio", process, port, log)
+    server = Server("baseline", "asyncio", [Instance(process, port, log)])
     try:
         server.wait_ready(None)
         yield server
@@ -556,11 +603,16 @@ CONFIGURATION = [
 
 
 class SimChargePoint(ChargePoint):  # type: ignore[misc]
-    """A station: answers the GetConfiguration the portal sends on first contact."""
+    """A station: answers the GetConfiguration the portal sends on first contact, and
+    the Reset of the command round-trip probe."""
 
     @on(Action.get_configuration)
     def on_get_configuration(self, **_: Any) -> call_result.GetConfiguration:
         return call_result.GetConfiguration(configuration_key=CONFIGURATION)
+
+    @on(Action.reset)
+    def on_reset(self, **_: Any) -> call_result.Reset:
+        return call_result.Reset(status="Accepted")
 
 
 @dataclass
@@ -830,6 +882,7 @@ class Row:
     client_cpu: float = 0.0
     other_cpu: float = 0.0
     log_tracebacks: int = 0
+    commands: str = ""  #: the command round trip across workers, if measured
 
     @property
     def error_count(self) -> int:
@@ -843,16 +896,20 @@ def percentile(ordered: list[int], fraction: float) -> float:
 
 
 def run_load(
-    server: Server, args: argparse.Namespace, profile: Path | None = None
+    server: Server,
+    args: argparse.Namespace,
+    profile: Path | None = None,
+    probe: CommandProbe | None = None,
 ) -> Row:
     """Start the load generators, run the window, collect one table row."""
     row = Row(server.name, server.kind, args.stations)
-    per_client = math.ceil(args.stations / args.clients)
+    clients_wanted = max(args.clients, len(server.urls))
+    per_client = math.ceil(args.stations / clients_wanted)
     clients: list[tuple[subprocess.Popen[bytes], LineReader]] = []
     ramp_timeout = args.ramp_timeout or 60 + args.stations / 25
     spy: subprocess.Popen[bytes] | None = None
     try:
-        for first in range(0, args.stations, per_client):
+        for number, first in enumerate(range(0, args.stations, per_client)):
             process = spawn(
                 [
                     sys.executable,
@@ -860,7 +917,7 @@ def run_load(
                     "bench.ocpp_load",
                     "_client",
                     "--url",
-                    server.url,
+                    server.urls[number % len(server.urls)],
                     "--first",
                     str(first),
                     "--count",
@@ -895,6 +952,8 @@ def run_load(
             process.stdin.write(go.encode())
             process.stdin.flush()
         time.sleep(max(0.0, t0 - time.time()))
+        if probe is not None:
+            probe.start(t1, args.stations, args.command_rate)
         spy = start_py_spy(args.py_spy, server.worker_pid(), profile)
         cpu0, busy0 = cpu_seconds(server.pids()), machine_busy_seconds()
         time.sleep(max(0.0, t1 - time.time()))
@@ -940,7 +999,87 @@ def run_load(
     row.max_ms = latencies[-1] / 1000 if latencies else math.nan
     row.rss_mb = server.peak_rss_mb()
     row.log_tracebacks = server.log_problems()
+    if probe is not None:
+        probe.join()
+        row.commands = probe.summary()
     return row
+
+
+class CommandProbe:
+    """Sends Reset to random stations during the window, one at a time, through a
+    portal app of its own in this process: it holds no station, so every command
+    goes through Redis to the worker that holds the station and its result comes
+    back the same way (the cross-worker round trip, station's answer included)."""
+
+    def __init__(self, args: argparse.Namespace, database: Database) -> None:
+        from app import create_app
+        from app.config import normalise_database_url
+
+        self.app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": normalise_database_url(database.url),
+                "SECRET_KEY": SECRET_KEY,
+                "INSTANCE_PATH": str(database.instance / "command-probe"),
+                "REDIS_URL": args.redis,
+                "REDIS_KEY_PREFIX": args.redis_prefix,
+                "OCPP_MESSAGE_LOG": False,
+            }
+        )
+        self.latencies_ms: list[float] = []
+        self.statuses: Counter[str] = Counter()
+        self._thread: threading.Thread | None = None
+
+    def start(self, t1: float, stations: int, rate: float) -> None:
+        self._thread = threading.Thread(
+            target=self._run, args=(t1, stations, rate), daemon=True
+        )
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join(RESPONSE_TIMEOUT + 5)
+
+    def _run(self, t1: float, stations: int, rate: float) -> None:
+        from app.services.commands import Reset, StationAddress
+
+        gateway = self.app.extensions["station_gateway"]
+        pick = random.Random(1)
+        due = time.time()
+        while due < t1:
+            time.sleep(max(0.0, due - time.time()))
+            address = StationAddress(
+                chargebox_id(pick.randrange(stations)), "OCPP16_JSON", None
+            )
+            started = time.perf_counter()
+            result = gateway.send(address, Reset(), 10.0)
+            elapsed = (time.perf_counter() - started) * 1000
+            self.statuses[result.status.value] += 1
+            if result.ok:
+                self.latencies_ms.append(elapsed)
+            due = max(due + 1 / rate, time.time())
+
+    def summary(self) -> str:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return f"no command answered ({dict(self.statuses)})"
+        p50 = ordered[len(ordered) // 2]
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        return (
+            f"{sum(self.statuses.values())} Reset sent, "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+            + f"; round trip p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms"
+        )
+
+
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Delete this run's keys (its prefix is unique to the run)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    with contextlib.suppress(redis.RedisError):
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+    client.close()
 
 
 def start_py_spy(
@@ -1043,7 +1182,7 @@ def ratio(portal: float, baseline: float) -> str:
 
 def print_table(rows: list[Row]) -> None:
     header = (
-        f"| {'server':<9} | {'worker':<7} | {'stations':>8} | {'held':>6} | {'ramp s':>6} "
+        f"| {'server':<9} | {'worker':<11} | {'stations':>8} | {'held':>6} | {'ramp s':>6} "
         f"| {'msg/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | {'errors':>6} "
         f"| {'peak RSS MB':>11} | {'srv CPU':>7} | {'gen CPU':>7} | {'other':>5} |"
     )
@@ -1051,7 +1190,7 @@ def print_table(rows: list[Row]) -> None:
     print("|" + "|".join("-" * len(part) for part in header.split("|")[1:-1]) + "|")
     for r in rows:
         print(
-            f"| {r.server:<9} | {r.kind:<7} | {r.stations:>8} | {r.held:>6} | {r.ramp_s:>6.1f} "
+            f"| {r.server:<9} | {r.kind:<11} | {r.stations:>8} | {r.held:>6} | {r.ramp_s:>6.1f} "
             f"| {r.msgs_per_s:>7.0f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | {r.max_ms:>7.0f} "
             f"| {r.error_count:>6} | {r.rss_mb:>11.0f} | {r.server_cpu:>7.2f} "
             f"| {r.client_cpu:>7.2f} | {r.other_cpu:>5.2f} |"
@@ -1060,7 +1199,7 @@ def print_table(rows: list[Row]) -> None:
     base = next((r for r in rows if r.server == "baseline"), None)
     if portal and base:
         print(
-            f"| {'ratio':<9} | {'p/b':<7} | {'':>8} | {ratio(portal.held, base.held):>6} "
+            f"| {'ratio':<9} | {'p/b':<11} | {'':>8} | {ratio(portal.held, base.held):>6} "
             f"| {ratio(portal.ramp_s, base.ramp_s):>6} "
             f"| {ratio(portal.msgs_per_s, base.msgs_per_s):>7} "
             f"| {ratio(portal.p50_ms, base.p50_ms):>7} | {ratio(portal.p99_ms, base.p99_ms):>7} "
@@ -1068,6 +1207,9 @@ def print_table(rows: list[Row]) -> None:
             f"| {ratio(portal.rss_mb, base.rss_mb):>11} "
             f"| {ratio(portal.server_cpu, base.server_cpu):>7} | {'':>7} | {'':>5} |"
         )
+    for r in rows:
+        if r.commands:
+            print(f"{r.server} commands across workers: {r.commands}")
     for r in rows:
         errors = {k: v for k, v in r.errors.items() if v}
         if errors or r.log_tracebacks:
@@ -1095,6 +1237,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker-class", choices=["gthread", "gevent"], default="gthread"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gunicorn workers per instance"
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="separate gunicorns, one port each (stations split between them)",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        default=os.environ.get("REDIS_URL"),
+        help="REDIS_URL for the portal (default $REDIS_URL); needed with >1 worker",
+    )
+    parser.add_argument(
+        "--command-rate",
+        type=float,
+        default=10.0,
+        metavar="N",
+        help="with Redis: Reset commands/s across workers during the window (0: none)",
     )
     parser.add_argument(
         "--server-python",
@@ -1133,6 +1297,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be 1..600 s and --warmup 0..120 s")
     if args.paced:
         args.warmup = max(args.warmup, 1 / args.paced)
+    if not 1 <= args.workers <= 16 or not 1 <= args.instances <= 8:
+        parser.error("--workers must be 1..16 and --instances 1..8")
+    if args.workers * args.instances > 1 and not args.redis:
+        parser.error("more than one worker needs Redis: --redis URL or REDIS_URL")
+    args.redis_prefix = f"bench-ocpp-load-{os.getpid()}-{uuid.uuid4().hex[:6]}:"
     if args.clients is None:
         args.clients = (
             1 if args.stations <= 2000 else min(4, math.ceil(args.stations / 2500))
@@ -1187,7 +1356,10 @@ def main(argv: list[str] | None = None) -> int:
         if database is not None:
             with portal_server(args, database, tmp) as server:
                 profile = tmp / "portal.pyspy" if args.py_spy else None
-                rows.append(run_load(server, args, profile))
+                probe = None
+                if args.redis and args.command_rate > 0:
+                    probe = CommandProbe(args, database)
+                rows.append(run_load(server, args, profile, probe))
                 print(f"  portal done: {rows[-1].msgs_per_s:.0f} msg/s", flush=True)
         if args.server in ("baseline", "both"):
             with baseline_server(args, tmp) as server:
@@ -1201,6 +1373,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.py_spy_output and (tmp / "portal.pyspy").exists():
                 shutil.copy(tmp / "portal.pyspy", args.py_spy_output)
     finally:
+        if args.redis:
+            forget_redis_keys(args.redis, args.redis_prefix)
         if args.keep:
             print(f"kept {tmp} (database, server logs)")
         else:

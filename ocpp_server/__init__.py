@@ -2,7 +2,9 @@
 
 v16/ is OCPP 1.6 JSON over WebSocket (flask-sock + the `ocpp` library), v15/ is
 OCPP 1.5 over SOAP (spyne server, zeep client). gateway.py carries the portal's
-commands to a station over whichever of the two it speaks.
+commands to a station over whichever of the two it speaks; with REDIS_URL set,
+routing.py sends a command for a station held by another worker to that worker.
+shutdown.py lets a worker's stations go gracefully on SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 from flask import Flask
 
 from app.models import Protocol
-from ocpp_server import v15, v16
+from ocpp_server import shutdown, v15, v16
 from ocpp_server.gateway import ProtocolGateway, Sender
+from ocpp_server.v16.routes import get_state
 
 
 def init_app(app: Flask) -> None:
@@ -19,4 +22,20 @@ def init_app(app: Flask) -> None:
     senders: dict[Protocol, Sender] = {}
     senders[Protocol.OCPP15_SOAP] = v15.init_app(app)
     senders[Protocol.OCPP16_JSON] = v16.init_app(app)
-    app.extensions["station_gateway"] = ProtocolGateway(senders)
+    gateway = ProtocolGateway(senders)
+    app.extensions["station_gateway"] = gateway
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        from ocpp_server.routing import Router, RoutingGateway
+
+        router = Router(
+            redis.Redis.from_url(app.config["REDIS_URL"]),
+            get_state(app).registry,
+            gateway,
+            prefix=app.config["REDIS_KEY_PREFIX"],
+            ttl=float(app.config["OCPP_ROUTING_TTL"]),
+        )
+        app.extensions["station_router"] = router
+        app.extensions["station_gateway"] = RoutingGateway(gateway, router)
+    shutdown.register(app)

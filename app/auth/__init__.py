@@ -1,4 +1,5 @@
-"""Logging in and out (Flask-Login); sessions end when the password changes."""
+"""Logging in and out (Flask-Login); sessions end when the password changes,
+after an idle timeout, and failed logins are throttled."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
+from app.auth.idle import check_idle
 from app.auth.routes import bp, load_user
 
 
@@ -17,3 +19,4 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     app.register_blueprint(bp)
+    app.before_request(check_idle)

@@ -1,12 +1,31 @@
 """The domain model: one module per aggregate, all sharing one declarative Base."""
 
 from app.models.alarms import Alarm, AlarmKind, AlarmState, EventKind, EventLogEntry
+from app.models.api import (
+    ApiCommand,
+    ApiToken,
+    CommandKind,
+    CommandState,
+    IdempotencyRecord,
+)
 from app.models.audit import AuditEntry
 from app.models.base import Base, utcnow
 from app.models.charging import ChargingSession, MeterValue
 from app.models.integrations import ExternalService, OutletServiceId
 from app.models.messages import Direction, OcppMessage
 from app.models.news import NewsItem
+from app.models.operations import AlarmDigest, DigestState
+from app.models.schedule import (
+    ALL_DAYS,
+    WEEKDAYS,
+    CapScope,
+    NodeCapacity,
+    OutletAllocation,
+    OutletSchedule,
+    RuleKind,
+    ScheduleRule,
+    WindowAction,
+)
 from app.models.topology import (
     Availability,
     ConnectPolicy,
@@ -23,39 +42,65 @@ from app.models.topology import (
     SystemSettings,
 )
 from app.models.users import DashboardPanel, RfidTag, Role, User, site_grant
+from app.models.webhooks import (
+    DeliveryState,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookLease,
+)
 
 __all__ = [
+    "ALL_DAYS",
+    "WEEKDAYS",
     "Alarm",
+    "AlarmDigest",
     "AlarmKind",
     "AlarmState",
+    "ApiCommand",
+    "ApiToken",
     "AuditEntry",
     "Availability",
     "Base",
+    "CapScope",
     "ChargingSession",
+    "CommandKind",
+    "CommandState",
     "ConnectPolicy",
     "DashboardPanel",
+    "DeliveryState",
+    "DigestState",
     "Direction",
     "EventKind",
     "EventLogEntry",
     "ExternalService",
     "Floor",
     "FloorPosition",
+    "IdempotencyRecord",
     "MeterValue",
     "NewsItem",
+    "NodeCapacity",
     "OcppMessage",
     "Outlet",
+    "OutletAllocation",
     "OutletMode",
+    "OutletSchedule",
     "OutletServiceId",
     "OutletStatus",
     "Protocol",
     "RegistrationState",
     "RfidTag",
     "Role",
+    "RuleKind",
+    "ScheduleRule",
     "Site",
     "Station",
     "StationConfigKey",
     "SystemSettings",
     "User",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookLease",
+    "WindowAction",
     "site_grant",
     "utcnow",
 ]

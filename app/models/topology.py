@@ -84,6 +84,10 @@ class SystemSettings(Base):
     offline_threshold: Mapped[int] = mapped_column(Integer, default=900)
     alarm_digest_time: Mapped[time] = mapped_column(Time, default=time(7, 0))
     backup_retention: Mapped[int] = mapped_column(Integer, default=14)
+    # When the daily backup is made (spec §10), the portal's local time.
+    backup_time: Mapped[time] = mapped_column(
+        Time, default=time(2, 30), server_default="02:30:00"
+    )
 
     def __str__(self) -> str:
         return "System settings"

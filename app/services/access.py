@@ -20,11 +20,15 @@ from app.models import (
     FloorPosition,
     MeterValue,
     NewsItem,
+    NodeCapacity,
     OcppMessage,
     Outlet,
+    OutletAllocation,
+    OutletSchedule,
     OutletServiceId,
     RfidTag,
     Role,
+    ScheduleRule,
     Site,
     Station,
     StationConfigKey,
@@ -68,6 +72,16 @@ def _by_outlet(column: Any) -> Rule:
     return lambda stmt, user: stmt.where(column.in_(_granted_outlet_ids(user)))
 
 
+def _schedule_rules(stmt: Select[Any], user: User) -> Select[Any]:
+    floors = select(Floor.id).where(Floor.site_id.in_(granted_site_ids(user)))
+    return stmt.where(
+        ScheduleRule.site_id.in_(granted_site_ids(user))
+        | ScheduleRule.floor_id.in_(floors)
+        | ScheduleRule.station_id.in_(_granted_station_ids(user))
+        | ScheduleRule.outlet_id.in_(_granted_outlet_ids(user))
+    )
+
+
 def _own(column: Any) -> Rule:
     return lambda stmt, user: stmt.where(column == user.id)
 
@@ -94,6 +108,15 @@ _SITE_ADMIN_RULES: dict[type, Rule] = {
     FloorPosition: _by_station(FloorPosition.station_id),
     OcppMessage: _by_station(OcppMessage.station_id),
     OutletServiceId: _by_outlet(OutletServiceId.outlet_id),
+    ScheduleRule: _schedule_rules,
+    NodeCapacity: lambda stmt, user: stmt.where(
+        NodeCapacity.site_id.in_(granted_site_ids(user))
+        | NodeCapacity.floor_id.in_(
+            select(Floor.id).where(Floor.site_id.in_(granted_site_ids(user)))
+        )
+    ),
+    OutletSchedule: _by_outlet(OutletSchedule.outlet_id),
+    OutletAllocation: _by_outlet(OutletAllocation.outlet_id),
     User: _users_charging_at_granted_sites,
     NewsItem: _everything,
     SystemSettings: _everything,

@@ -9,7 +9,17 @@ from typing import Any
 from app.extensions import db
 from app.models import AuditEntry, User
 
-SECRET_FIELDS = frozenset({"password_hash", "secret", "auth_password_hash", "password"})
+SECRET_FIELDS = frozenset(
+    {
+        "password_hash",
+        "secret",
+        "secret_hash",
+        "signing_salt",
+        "auth_password_hash",
+        "password",
+        "token_hash",
+    }
+)
 MASK = "***"
 
 Snapshot = dict[str, Any]

@@ -23,7 +23,7 @@ from app.models import (
     Station,
     utcnow,
 )
-from app.services import events, stations
+from app.services import events, schedule, signals, stations
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -115,7 +115,11 @@ def authorize(
         )
     checked = _check_tag(tag_text)
     if open_here and checked.status is not AuthorizationStatus.ACCEPTED:
-        return Authorization(AuthorizationStatus.ACCEPTED, tag=checked.tag)
+        checked = Authorization(AuthorizationStatus.ACCEPTED, tag=checked.tag)
+    if checked.status is AuthorizationStatus.ACCEPTED and schedule.start_refusal(
+        station, outlet_number or None
+    ):  # spec §6b: outside its charging window an outlet takes no new session
+        return Authorization(AuthorizationStatus.BLOCKED, tag=checked.tag)
     return checked
 
 
@@ -179,6 +183,14 @@ def start_session(
         node_name=str(outlet),
         details={"tag": tag_text, "authorization": authorization.status.value},
     )
+    signals.announce(
+        db.session(),
+        signals.session_started,
+        session_id=session.id,
+        station_id=station.id,
+        outlet_id=outlet.id,
+        site_id=station.site_id,
+    )
     return StartResult(session, authorization)
 
 
@@ -203,7 +215,12 @@ def record_meter_values(
         outlet = session.outlet
     if outlet is None:
         return  # connector 0 (the station's main meter) is not an outlet's session
+    stored = _stored_samples(outlet.id, samples)
     for sample in samples:
+        key = _sample_key(sample)
+        if key in stored:
+            continue  # a retried MeterValues: each sample is stored once (issue #11)
+        stored.add(key)
         db.session.add(
             MeterValue(
                 session_id=session.id if session else None,
@@ -226,6 +243,42 @@ def record_meter_values(
             session.meter_kwh = reading
             session.energy_kwh = round(reading - session.meter_start_kwh, 4)
     db.session.flush()
+    signals.announce(
+        db.session(),
+        signals.meter_values_recorded,
+        station_id=station.id,
+        outlet_id=outlet.id,
+        session_id=session.id if session else None,
+    )
+
+
+def _sample_key(sample: MeterSample) -> tuple[datetime, str, str, str, float]:
+    return (
+        sample.sampled_at,
+        sample.measurand[:60],
+        sample.phase[:10],
+        sample.context[:30],
+        sample.value,
+    )
+
+
+def _stored_samples(
+    outlet_id: int, samples: list[MeterSample]
+) -> set[tuple[datetime, str, str, str, float]]:
+    """Return the keys of the outlet's stored samples taken at these samples' times."""
+    times = {sample.sampled_at for sample in samples}
+    if not times:
+        return set()
+    rows = db.session.execute(
+        select(
+            MeterValue.sampled_at,
+            MeterValue.measurand,
+            MeterValue.phase,
+            MeterValue.context,
+            MeterValue.value,
+        ).where(MeterValue.outlet_id == outlet_id, MeterValue.sampled_at.in_(times))
+    )
+    return {tuple(row) for row in rows}  # type: ignore[misc]
 
 
 def stop_session(
@@ -271,6 +324,15 @@ def stop_session(
         details={"reason": reason, "tag": tag_text},
     )
     db.session.flush()
+    signals.announce(
+        db.session(),
+        signals.session_stopped,
+        session_id=session.id,
+        station_id=station.id,
+        outlet_id=session.outlet_id,
+        site_id=session.site_id,
+        energy_kwh=session.energy_kwh,
+    )
     return StopResult(session, authorization)
 
 

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChargingSession, EventKind, Role, Station, User, utcnow
-from app.services import events, stations
+from app.services import events, schedule, stations
 from app.services.access import may_manage_site
-from app.services.errors import InvalidInput, PermissionDenied
+from app.services.errors import Conflict, InvalidInput, PermissionDenied
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -279,6 +279,15 @@ def send_command(
     return result
 
 
+def query_station(station: Station, command: Command) -> CommandResult:
+    """Ask a station something without changing it, unlogged (the schedule job
+    reads composite schedules every few minutes; the event log keeps changes)."""
+    address = StationAddress(
+        station.chargebox_id, station.protocol.value, station.endpoint_address
+    )
+    return _gateway().send(address, command, _timeout())
+
+
 def fetch_configuration(actor: User | None, station: Station) -> CommandResult:
     """Fetch the station's whole key table and store it (spec §9 first contact)."""
     return send_command(actor, station, GetConfiguration())
@@ -309,6 +318,9 @@ def remote_start(
     wait: float = 0.0,
 ) -> RemoteStartResult:
     """Ask the station to start; if accepted, wait up to `wait` s for the session."""
+    refusal = schedule.start_refusal(station, outlet)  # spec §6b charging windows
+    if refusal is not None:
+        raise Conflict(str(refusal))
     asked_at = utcnow()
     result = send_command(actor, station, RemoteStart(tag=tag, outlet=outlet))
     if not result.ok or wait <= 0:

@@ -38,3 +38,7 @@ class StationUnavailable(DomainError):
 
 class CommandTimedOut(DomainError):
     """The station did not answer a command within the timeout."""
+
+
+class StorageUnavailable(DomainError):
+    """A file could not be written (disk full or not writable); nothing was kept."""

@@ -1,8 +1,9 @@
 """Third-party services (spec §8 Services) and each outlet's id at each service.
 
-The secret of a service is write-only: it is stored, never shown back in full, and
-an empty field on an edit keeps the stored one. Only administrators manage
-services; whoever may configure an outlet sets its id at the active services.
+The secret of a service is its bearer token for the REST API: the portal makes
+it (api_access.rotate_service_secret), shows it once and keeps only its digest.
+Only administrators manage services; whoever may configure an outlet sets its id
+at the active services.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ExternalService, Outlet, OutletServiceId, Role, User
-from app.services import audit
+from app.services import audit, webhooks
 from app.services.access import require_role, require_site_manager
 from app.services.errors import Conflict, InvalidInput, NotFound
 
@@ -24,12 +25,11 @@ MASK = "••••••••"
 
 @dataclass(frozen=True)
 class ServiceInput:
-    """The fields of a service as a person types them; secret None/"" keeps the old."""
+    """The fields of a service as a person types them (the secret is made, not typed)."""
 
     provider: str
     description: str = ""
     url: str = ""
-    secret: str | None = None
     active: bool = False
 
 
@@ -38,9 +38,11 @@ def may_manage_services(user: User | None) -> bool:
     return user is not None and user.active and user.role is Role.ADMIN
 
 
-def masked(secret: str | None) -> str:
-    """Return how a secret is shown: a fixed mask when set, nothing when not."""
-    return MASK if secret else ""
+def masked(service: ExternalService) -> str:
+    """Return how a secret is shown: its first characters and a mask, or nothing."""
+    if not service.secret_hash:
+        return ""
+    return f"{service.secret_hint or ''}{MASK}"
 
 
 def _check(data: ServiceInput, service_id: int | None) -> tuple[str, str]:
@@ -73,11 +75,11 @@ def create_service(actor: User, data: ServiceInput) -> ExternalService:
         provider=provider,
         description=(data.description or "").strip(),
         url=url,
-        secret=data.secret or "",
         active=data.active,
     )
     db.session.add(service)
     audit.record_create(actor, service)
+    webhooks.subscribers_changed()
     return service
 
 
@@ -92,15 +94,11 @@ def update_service(
     service.description = (data.description or "").strip()
     service.url = url
     service.active = data.active
-    secret_changed = bool(data.secret) and data.secret != service.secret
-    if secret_changed:
-        service.secret = data.secret or ""
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(service))
-    if changes or secret_changed:
-        audit.record_change(
-            actor, "update", service, changes, secret_changed=secret_changed
-        )
+    if changes:
+        audit.record_change(actor, "update", service, changes)
+    webhooks.subscribers_changed()
     return service
 
 
@@ -110,6 +108,7 @@ def delete_service(actor: User, service: ExternalService) -> None:
     audit.record_delete(actor, service, audit.snapshot(service))
     db.session.delete(service)
     db.session.flush()
+    webhooks.subscribers_changed()
 
 
 @dataclass(frozen=True)
@@ -200,6 +199,7 @@ def set_outlet_service_ids(
         audit.record_change(
             actor, "update", outlet, changes, site_id=outlet.station.site_id
         )
+        webhooks.subscribers_changed()
     return outlet_services(outlet)
 
 

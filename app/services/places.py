@@ -9,7 +9,6 @@ stations are placed on the site's map (their geographic position).
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Floor, Site, Station, User
-from app.services import audit, navigator, topology
+from app.services import audit, files, navigator, topology
 from app.services.access import require_site_manager, scope
 from app.services.errors import InvalidInput, NotFound
 
@@ -139,12 +138,8 @@ def store_floor_map(
     """
     require_site_manager(actor, floor.site_id)
     check_floor_map(filename, data)
-    folder = map_folder(instance)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{floor.uuid}-{uuid.uuid4().hex}.jpg"
-    partial = folder / (name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, folder / name)
+    files.write_atomically(map_folder(instance) / name, data)
     replaced = floor.map_file
     floor.map_file = name
     db.session.flush()

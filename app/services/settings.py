@@ -97,6 +97,7 @@ class Policies:
     default_outlet_mode: OutletMode
     alarm_digest_time: time
     backup_retention: int
+    backup_time: time | None = None  # None: unchanged
 
 
 # (field, lowest, highest, message) for the numeric policies.
@@ -131,6 +132,8 @@ def update_policies(actor: User, policies: Policies) -> SystemSettings:
     settings.default_outlet_mode = policies.default_outlet_mode
     settings.alarm_digest_time = policies.alarm_digest_time
     settings.backup_retention = policies.backup_retention
+    if policies.backup_time is not None:
+        settings.backup_time = policies.backup_time
     _audit(actor, settings, before)
     return settings
 

@@ -9,7 +9,6 @@ unguessable token, and handed to the station as an HTTP URL the portal serves.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, commands, navigator
+from app.services import accounts, commands, files, ftp_files, navigator
 from app.services.access import scope
 from app.services.errors import InvalidInput, PermissionDenied
 from app.services.topology import get_settings
@@ -188,11 +187,7 @@ def store_firmware_image(
     if len(data) > MAX_FIRMWARE_BYTES:
         raise InvalidInput(_l("A firmware image is at most 64 MB."))
     token = secrets.token_urlsafe(24)
-    folder = firmware_folder(instance) / token
-    folder.mkdir(parents=True, exist_ok=False)
-    partial = folder / (name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, folder / name)
+    files.write_atomically(firmware_folder(instance) / token / name, data)
     return FirmwareImage(token, name)
 
 
@@ -215,16 +210,33 @@ def update_firmware(
     )
 
 
-def default_diagnostics_location() -> str:
-    """Return where diagnostics go unless a person says otherwise: the FTP address."""
+def default_diagnostics_location(station: Station | None = None) -> str:
+    """Return where diagnostics go unless a person says otherwise: the station's
+    folder on the built-in FTP server when it runs, else the system's FTP address."""
+    if station is not None:
+        ftp = ftp_files.ftp_settings()
+        if ftp.enabled:
+            return ftp_files.diagnostics_location(ftp, station)
     return get_settings().ftp_address
+
+
+def firmware_locations(user: User, station: Station) -> list[tuple[str, str]]:
+    """Return (image name, URL) of each firmware image on the built-in FTP server,
+    newest first, as the station fetches it (empty when the server is off)."""
+    ftp = ftp_files.ftp_settings()
+    if not ftp.enabled or not commands.may_command(user, station):
+        return []
+    return [
+        (image.name, ftp_files.firmware_location(ftp, station, image.name))
+        for image in ftp_files.list_firmware(user)
+    ]
 
 
 def fetch_diagnostics(
     actor: User, station: Station, location: str | None, hours: int | None = None
 ) -> commands.CommandResult:
     """Ask the station to upload its diagnostics (to the system's FTP by default)."""
-    target = (location or "").strip() or default_diagnostics_location()
+    target = (location or "").strip() or default_diagnostics_location(station)
     if not target:
         raise InvalidInput(
             _l("Give an upload address: the system has no FTP address set.")

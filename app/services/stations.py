@@ -29,7 +29,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import alarms, audit, events, topology
+from app.services import alarms, audit, events, signals, topology
 from app.services.access import require_role, require_site_manager
 from app.services.errors import InvalidInput
 
@@ -186,17 +186,42 @@ def adopt_station(actor: User, station: Station, *, site_id: int) -> Station:
     return station
 
 
-def mark_connected(station: Station, *, endpoint: str | None = None) -> None:
-    """Note that the station is online; a "no network" alarm on it resolves."""
+#: How stale `Station.last_seen_at` may get while a station is online: a station
+#: talking every second is written at most this often (offline thresholds are >= 60 s).
+LAST_SEEN_RESOLUTION = timedelta(seconds=10)
+
+
+def seen_recently(last_seen_at: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a last-seen time is within `LAST_SEEN_RESOLUTION` of now."""
+    if last_seen_at is None:
+        return False
+    return (now or utcnow()) - last_seen_at < LAST_SEEN_RESOLUTION
+
+
+def mark_connected(station: Station, *, endpoint: str | None = None) -> bool:
+    """Note that the station is online; a "no network" alarm on it resolves.
+
+    Coalesced: a station already online and seen within `LAST_SEEN_RESOLUTION` is
+    left as it is (no write). Such a station has no "no network" alarm either: the
+    offline check only picks stations silent for a whole threshold, and marks them
+    offline as it raises the alarm. Returns whether anything was written.
+    """
+    now = utcnow()
+    if station.online and not endpoint and seen_recently(station.last_seen_at, now):
+        return False
     was_online = station.online
     station.online = True
-    station.last_seen_at = utcnow()
+    station.last_seen_at = now
     if endpoint:
         station.endpoint_address = endpoint[:255]
     alarms.resolve_alarms(station=station, kinds=(AlarmKind.NO_NETWORK,))
     if not was_online:
         events.record_event(EventKind.CONNECTED, "station connected", station=station)
+        signals.announce(
+            db.session(), signals.station_connected, station_id=station.id, booted=False
+        )
     db.session.flush()
+    return True
 
 
 def mark_disconnected(station: Station) -> None:
@@ -205,6 +230,9 @@ def mark_disconnected(station: Station) -> None:
         station.online = False
         events.record_event(
             EventKind.DISCONNECTED, "station disconnected", station=station
+        )
+        signals.announce(
+            db.session(), signals.station_disconnected, station_id=station.id
         )
         db.session.flush()
 
@@ -227,6 +255,9 @@ def record_boot(station: Station, info: BootInfo) -> BootResult:
         else BootStatus.PENDING
     )
     first_contact = status is BootStatus.ACCEPTED and not station.config_keys
+    signals.announce(
+        db.session(), signals.station_connected, station_id=station.id, booted=True
+    )
     db.session.flush()
     return BootResult(status, station.heartbeat_interval, utcnow(), first_contact)
 
@@ -277,10 +308,26 @@ def record_status(
     )
     if outlet_number != STATION_LEVEL and outlet is None:
         return
+    # An outlet whose last report was healthy has no alarm a report could resolve:
+    # only a report with an error code or "Faulted" raises one (below), and it is
+    # stored with the outlet. So the alarm lookup is left out for it.
+    was_healthy = False
     if outlet is not None:
         # A report queued while offline must not overwrite a newer one.
         if timestamp and outlet.status_at and timestamp < outlet.status_at:
             return
+        was_healthy = (
+            outlet.status is not OutletStatus.FAULTED and not outlet.error_code
+        )
+        if outlet.status is not status:
+            signals.announce(
+                db.session(),
+                signals.outlet_status_changed,
+                outlet_id=outlet.id,
+                station_id=station.id,
+                site_id=station.site_id,
+                status=status.value,
+            )
         outlet.status = status
         outlet.error_code = error_code[:40]
         outlet.status_at = timestamp or utcnow()
@@ -289,17 +336,17 @@ def record_status(
         alarms.raise_alarm(
             fault, station=station, outlet=outlet, description=description
         )
-    else:
-        alarms.resolve_alarms(
-            station=station,
-            outlet=outlet,
-            kinds=tuple(kind for kind in AlarmKind if kind not in _NOT_BY_STATUS),
-        )
+    elif not was_healthy:
+        alarms.resolve_alarms(station=station, outlet=outlet, kinds=_BY_STATUS)
     db.session.flush()
 
 
-# Alarms a status report does not speak for.
-_NOT_BY_STATUS = (AlarmKind.NO_NETWORK, AlarmKind.NOT_REGISTERED)
+# Alarms a status report speaks for (not "no network", not "not registered").
+_BY_STATUS = tuple(
+    kind
+    for kind in AlarmKind
+    if kind not in (AlarmKind.NO_NETWORK, AlarmKind.NOT_REGISTERED)
+)
 
 
 def store_configuration(

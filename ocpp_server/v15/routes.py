@@ -79,6 +79,12 @@ def _answer_call() -> Response:
         body = request.get_data(cache=False)
     except HTTPException as exc:  # e.g. MAX_CONTENT_LENGTH exceeded
         return _fault(str(exc.description), sender=True, status=exc.code or 400)
+    if b"<!DOCTYPE" in body:
+        # No OCPP message has a DTD; one only brings entity expansion ("billion
+        # laughs") and external entities (file reads): refused before parsing.
+        return _fault(
+            "A document type declaration (DTD) is not allowed", sender=True, status=400
+        )
     environ = dict(request.environ)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))

@@ -149,7 +149,7 @@ def salvage_head(raw: str) -> tuple[int | None, str | None]:
     """Best effort (MessageTypeId, UniqueId) of a frame ``unpack()`` rejected."""
     try:
         msg = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         match = _CALL_HEAD.match(raw)
         if match is None:
             return None, None

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from simple_websocket import ConnectionClosed
 
-from .central_system import CentralSystem, TransportClosed
+from .central_system import CallOutcome, CentralSystem, TransportClosed
 from .frames import Direction
 from .handlers import StationHandler
 from .loop import get_loop, get_send_executor
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 SendMode = Literal["auto", "direct", "thread"]
 
 CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_INTERNAL_ERROR = 1011
@@ -131,6 +132,11 @@ class StationConnection:
         except (AttributeError, OSError, ValueError):
             self._send_mode = "thread" if send_mode == "auto" else send_mode
         self.replaced = False
+        # For a graceful close (shutdown): CALLs received vs answers sent, and
+        # registry calls to the station still waiting for its answer.
+        self._calls_in = 0
+        self._answers_out = 0
+        self._calls_out = 0
 
     # -------------------------------------------------- Transport (loop side)
 
@@ -151,6 +157,7 @@ class StationConnection:
             raise TransportClosed(self.chargebox_id)
         if self._frame_sink is not None:
             self._frame_sink(self.chargebox_id, "out", message)
+        self._answers_out += _message_type(message) in (3, 4)
         await self._write(lambda: self._ws.send(message), len(message))
 
     async def wait_closed(self) -> None:
@@ -215,6 +222,30 @@ class StationConnection:
         finally:
             self._queued_writes -= 1
 
+    # ---------------------------------------------- graceful close (shutdown)
+
+    async def tracked_call(self, payload: Any, timeout: float) -> CallOutcome:
+        """``charge_point.call_outcome`` counted, so a graceful close waits for it."""
+        assert self.charge_point is not None
+        self._calls_out += 1
+        try:
+            return await self.charge_point.call_outcome(payload, timeout)
+        finally:
+            self._calls_out -= 1
+
+    @property
+    def idle(self) -> bool:
+        """No CALL of the station unanswered, no call of ours unanswered."""
+        return self._calls_out == 0 and self._answers_out >= self._calls_in
+
+    async def close_when_idle(self, code: int, reason: str, wait: float) -> None:
+        """Close once every message in flight is answered (at most ``wait`` s)."""
+        deadline = self.loop.time() + wait
+        while not self._closed and not self.idle and self.loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        self._close_on_loop(code, reason)
+        await self.wait_closed()
+
     # ------------------------------------------------------------- closing
 
     def _mark_closed(self) -> None:
@@ -268,6 +299,7 @@ class StationConnection:
             )
             self._close_on_loop(CLOSE_POLICY_VIOLATION, "Too many unprocessed messages")
             return
+        self._calls_in += _message_type(data) == 2
         self._inbox.put_nowait(data)
 
     def pump(self, poll_interval: float = 10.0) -> None:
@@ -301,6 +333,12 @@ class StationConnection:
             if reader.is_alive():
                 self._shutdown_socket()
                 reader.join(grace)
+
+
+def _message_type(frame: str) -> int | None:
+    """The MessageTypeId of an OCPP-J frame (2 CALL, 3 CALLRESULT, 4 CALLERROR)."""
+    head = frame[:8].lstrip(" \t\r\n[")
+    return int(head[0]) if head[:1].isdigit() else None
 
 
 def _wake(ws: WebSocket) -> None:

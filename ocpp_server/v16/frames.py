@@ -3,7 +3,8 @@
 The hot paths (pump thread for inbound, event loop for outbound) only put the
 raw text and a timestamp on a queue.  A single daemon thread per process
 parses the frame, correlates CALLRESULT/CALLERROR frames with the action of the
-CALL they answer, and calls the user hook.  The hook may therefore block (e.g.
+CALL they answer, and calls the user hook with the frames of up to ``LINGER``
+seconds at once (one database write per batch).  The hook may therefore block (e.g.
 write to a database) without stalling the event loop, and it sees frames in
 the order they were observed.
 """
@@ -53,6 +54,16 @@ FrameHook = Callable[[list[Frame]], None]
 def parse_frame(
     chargebox_id: str, direction: Direction, raw: str, timestamp: float
 ) -> Frame:
+    """Read what the log keeps of a frame; one it cannot read is kept as raw text."""
+    try:
+        return _parse(chargebox_id, direction, raw, timestamp)
+    except RecursionError:  # JSON nested deeper than Python's recursion limit
+        return Frame(timestamp, chargebox_id, direction, raw)
+
+
+def _parse(
+    chargebox_id: str, direction: Direction, raw: str, timestamp: float
+) -> Frame:
     try:
         msg = json.loads(raw)
     except ValueError:
@@ -98,6 +109,10 @@ class FrameDispatcher:
     MAX_PENDING = 10_000
     #: at most this many frames per hook call
     MAX_BATCH = 500
+    #: after the first frame of a batch, wait this long (s) for more: one database
+    #: write per batch, so under load a few larger batches cost far less than many
+    #: small ones; the log lags the traffic by at most this much
+    LINGER = 0.1
 
     def __init__(self, hook: FrameHook) -> None:
         self._hook = hook
@@ -143,6 +158,7 @@ class FrameDispatcher:
             batch: list[Frame] = []
             flushes: list[threading.Event] = []
             item = q.get()
+            deadline = time.monotonic() + self.LINGER
             while True:
                 if isinstance(item, threading.Event):
                     flushes.append(item)
@@ -155,7 +171,13 @@ class FrameDispatcher:
                 try:
                     item = q.get_nowait()
                 except queue.Empty:
-                    break
+                    remaining = deadline - time.monotonic()
+                    if flushes or remaining <= 0:
+                        break
+                    try:
+                        item = q.get(timeout=remaining)
+                    except queue.Empty:
+                        break
             if batch:
                 try:
                     self._hook(batch)

@@ -3,6 +3,11 @@
 Runs in a worker thread (central_system delegates with asyncio.to_thread) inside an
 app context; one message is one unit of work: the services flush, this commits, and
 any failure rolls back and answers InternalError so the station sends it again.
+
+Per connection it remembers when the station's last-seen time was last written
+(`_seen`): a Heartbeat inside `stations.LAST_SEEN_RESOLUTION` of that is answered
+without touching the database (the coalesced heartbeat of issue 10). Every other
+message is persisted before its answer.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from flask import Flask
@@ -32,18 +38,27 @@ class PortalStationHandler:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        # chargebox id -> last_seen_at as committed, while the station is online
+        self._seen: dict[str, datetime] = {}
 
     @contextmanager
     def _unit_of_work(self, chargebox_id: str) -> Iterator[Station]:
         with self._app.app_context():
             station = stations.find_station(chargebox_id)
             if station is None:  # removed while connected
+                self._seen.pop(chargebox_id, None)
                 raise SecurityError(description="Unknown station")
             try:
                 yield station
+                seen = station.last_seen_at if station.online else None
                 db.session.commit()
+                if seen is not None:
+                    self._seen[chargebox_id] = seen
+                else:
+                    self._seen.pop(chargebox_id, None)
             except Exception as exc:
                 db.session.rollback()
+                self._seen.pop(chargebox_id, None)
                 if isinstance(exc, SecurityError):
                     raise
                 log.exception("%s: message failed, station will retry", chargebox_id)
@@ -74,7 +89,10 @@ class PortalStationHandler:
         )
 
     def heartbeat(self, ctx: CallContext, payload: Payload) -> call_result.Heartbeat:
-        now = self._run(ctx, stations.record_heartbeat)
+        if stations.seen_recently(self._seen.get(ctx.chargebox_id)):
+            now = utcnow()  # coalesced: last seen was written moments ago
+        else:
+            now = self._run(ctx, stations.record_heartbeat)
         return call_result.Heartbeat(current_time=translate.format_time(now))
 
     def status_notification(
@@ -204,6 +222,7 @@ class PortalStationHandler:
     # Lifecycle: failures here are logged, never raised into the transport.
 
     def station_connected(self, chargebox_id: str) -> None:
+        self._seen.pop(chargebox_id, None)
         with self._app.app_context():
             station = stations.find_station(chargebox_id)
             if station is not None:
@@ -213,6 +232,7 @@ class PortalStationHandler:
     def station_disconnected(self, chargebox_id: str, *, replaced: bool) -> None:
         if replaced:
             return  # the newer connection speaks for the station now
+        self._seen.pop(chargebox_id, None)
         with self._app.app_context():
             station = stations.find_station(chargebox_id)
             if station is not None:

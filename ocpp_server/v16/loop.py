@@ -111,6 +111,12 @@ def get_send_executor() -> concurrent.futures.Executor:
     return _get_state().send_executor
 
 
+def is_started() -> bool:
+    """Whether this process has started its loop (without starting it)."""
+    state = _state
+    return state is not None and state.pid == os.getpid() and state.thread.is_alive()
+
+
 def is_loop_thread() -> bool:
     state = _state
     return (

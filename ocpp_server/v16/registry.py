@@ -1,9 +1,9 @@
 """Live station connections of this process (chargebox id -> connection).
 
-Note: the registry is per process.  A station is connected to exactly one
-worker process, so a synchronous caller can only reach stations connected to
-its own process: run a single (multi-threaded) worker, or add cross-process
-routing (e.g. Redis pub/sub to the owning worker) before scaling out.
+The registry is per process: a station is connected to exactly one worker. With
+several workers, ocpp_server/routing.py listens to register/unregister here (the
+``listeners``) to tell Redis which worker holds which station, and forwards a
+command for a station held elsewhere to that worker.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .central_system import CallOutcome, CallStatus
@@ -23,6 +24,9 @@ class ConnectionRegistry:
         self._lock = threading.Lock()
         self._connections: dict[str, StationConnection] = {}
         self._result_grace = result_grace
+        #: called (chargebox id, connection, registered?) after each change, outside
+        #: the lock; a listener must not raise and should not block for long
+        self.listeners: list[Callable[[str, StationConnection, bool], None]] = []
 
     # --------------------------------------------------------------- bookkeeping
 
@@ -31,15 +35,21 @@ class ConnectionRegistry:
         with self._lock:
             previous = self._connections.get(connection.chargebox_id)
             self._connections[connection.chargebox_id] = connection
+        self._announce(connection, registered=True)
         return previous if previous is not connection else None
 
     def unregister(self, connection: StationConnection) -> bool:
         """Remove ``connection`` if it is still current; return whether it was."""
         with self._lock:
-            if self._connections.get(connection.chargebox_id) is connection:
-                del self._connections[connection.chargebox_id]
-                return True
-            return False
+            if self._connections.get(connection.chargebox_id) is not connection:
+                return False
+            del self._connections[connection.chargebox_id]
+        self._announce(connection, registered=False)
+        return True
+
+    def _announce(self, connection: StationConnection, *, registered: bool) -> None:
+        for listener in list(self.listeners):
+            listener(connection.chargebox_id, connection, registered)
 
     def get(self, chargebox_id: str) -> StationConnection | None:
         with self._lock:
@@ -82,7 +92,7 @@ class ConnectionRegistry:
             return CallOutcome(CallStatus.OFFLINE, action)
         try:
             future = asyncio.run_coroutine_threadsafe(
-                connection.charge_point.call_outcome(payload, timeout), connection.loop
+                connection.tracked_call(payload, timeout), connection.loop
             )
         except RuntimeError:  # loop closed
             return CallOutcome(CallStatus.OFFLINE, action)

@@ -12,6 +12,7 @@ writes the ``101 Switching Protocols``):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,6 +44,10 @@ class Ocpp16State:
     sock: Sock
     frames: FrameDispatcher | None
     options: ConnectionOptions
+    #: set on shutdown (ocpp_server/shutdown.py): new stations are sent elsewhere
+    draining: bool = False
+    #: connections whose handler thread has not returned yet (shutdown waits)
+    active: int = 0
 
 
 def _offered_subprotocols() -> list[str]:
@@ -85,6 +90,13 @@ def init_ocpp16(
     def check_handshake() -> Response | None:
         if request.endpoint not in endpoints:
             return None
+        if state.draining:
+            return Response(
+                "Shutting down, connect again\n",
+                status=503,
+                mimetype="text/plain",
+                headers={"Retry-After": "5"},
+            )
         if SUBPROTOCOL not in _offered_subprotocols():
             return Response(
                 f"WebSocket sub-protocol {SUBPROTOCOL} required\n",
@@ -116,15 +128,23 @@ def init_ocpp16(
                 )
         return None
 
+    active_lock = threading.Lock()
+
     def station(ws: WebSocket, chargebox_id: str) -> None:
-        serve_station(
-            ws,
-            chargebox_id,
-            registry=state.registry,
-            handler=state.handler,
-            frame_sink=state.frames.emit if state.frames is not None else None,
-            options=state.options,
-        )
+        with active_lock:
+            state.active += 1
+        try:
+            serve_station(
+                ws,
+                chargebox_id,
+                registry=state.registry,
+                handler=state.handler,
+                frame_sink=state.frames.emit if state.frames is not None else None,
+                options=state.options,
+            )
+        finally:
+            with active_lock:
+                state.active -= 1
 
     # flask-sock's route() returns None, so register each rule separately.
     sock.route("/<chargebox_id>", bp=bp, endpoint="station")(station)

@@ -8,6 +8,7 @@ support reach the configuration, site administrators only their sites' nodes
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -28,7 +29,7 @@ from app.models import (
     SystemSettings,
     utcnow,
 )
-from app.services import charging, topology
+from app.services import api_access, charging, topology
 
 ROLES = [Role.ADMIN, Role.SITE_ADMIN, Role.SUPPORT, Role.EV_USER]
 A, SA, SU, EV = ROLES
@@ -402,54 +403,41 @@ def test_policies_out_of_range_are_refused(client_of):
 
 
 # ---------------------------------------------------------------------------
-# Services: the secret is write-only
+# Services: the secret is made by the portal, shown once, kept as a digest
 
 
-def test_a_services_secret_is_masked_kept_when_empty_and_audited_masked(client_of):
+def test_a_services_secret_is_shown_once_then_masked_and_audited_masked(client_of):
     client = client_of(A)
     client.post(
         "/admin/services/new/",
-        data={
-            "provider": "MapCo",
-            "url": "https://maps.example.com",
-            "secret": "s3cr3t-token",
-            "active": "y",
-        },
+        data={"provider": "MapCo", "url": "https://maps.example.com", "active": "y"},
     )
     service = db.session.scalars(select(ExternalService)).one()
-    assert service.secret == "s3cr3t-token"
+    assert service.secret_hash is None
     listing = client.get("/admin/services/").text
-    assert "s3cr3t-token" not in listing and "••••••••" in listing
+    assert "not set" in listing
+    shown = client.post(f"/admin/services/rotate/{service.id}")
+    secret = re.search(r'id="service-secret">([^<]+)<', shown.text).group(1)
+    signing = re.search(r'id="signing-secret">([^<]+)<', shown.text).group(1)
+    assert secret.startswith("cps_") and signing.startswith("whsec_")
+    db.session.refresh(service)
+    assert service.secret_hash == api_access.hash_token(secret)
+    listing = client.get("/admin/services/").text
+    assert secret not in listing and signing not in listing and "••••••••" in listing
     form = client.get(f"/admin/services/edit/?id={service.id}").text
-    assert "s3cr3t-token" not in form
+    assert secret[8:] not in form
     client.post(
         f"/admin/services/edit/?id={service.id}",
-        data={
-            "provider": "MapCo",
-            "url": "https://maps.example.com",
-            "secret": "",
-            "active": "y",
-        },
+        data={"provider": "MapCo 2", "url": "https://maps.example.com", "active": "y"},
     )
     db.session.refresh(service)
-    assert service.secret == "s3cr3t-token"
-    client.post(
-        f"/admin/services/edit/?id={service.id}",
-        data={
-            "provider": "MapCo",
-            "url": "https://maps.example.com",
-            "secret": "new-one",
-            "active": "y",
-        },
-    )
-    db.session.refresh(service)
-    assert service.secret == "new-one"
+    assert service.secret_hash == api_access.hash_token(secret)
     entries = db.session.scalars(
         select(AuditEntry).where(AuditEntry.entity == "ExternalService")
     ).all()
-    assert "s3cr3t-token" not in str([e.changes for e in entries])
-    assert "new-one" not in str([e.changes for e in entries])
-    assert entries[-1].changes["password"] == ["***", "***"]
+    assert secret not in str([e.changes for e in entries])
+    assert service.secret_hash not in str([e.changes for e in entries])
+    assert any(e.changes.get("password") == ["***", "***"] for e in entries)
 
 
 def test_outlet_ids_at_the_active_services(client_of, home):

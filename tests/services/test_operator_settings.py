@@ -69,14 +69,17 @@ def test_only_administrators_change_system_settings(app, create_user, create_sit
 
 
 def test_services_belong_to_administrators_and_keep_their_secret(app, create_user):
+    from app.services import api_access
+
     admin = create_user(Role.ADMIN)
     with pytest.raises(PermissionDenied):
         integrations.create_service(
             create_user(Role.SUPPORT), integrations.ServiceInput("MapCo")
         )
     service = integrations.create_service(
-        admin, integrations.ServiceInput("MapCo", secret="abc", url="https://m.example")
+        admin, integrations.ServiceInput("MapCo", url="https://m.example")
     )
+    secret = api_access.rotate_service_secret(admin, service).secret
     with pytest.raises(Conflict):
         integrations.create_service(admin, integrations.ServiceInput("mapco"))
     with pytest.raises(InvalidInput):
@@ -84,13 +87,14 @@ def test_services_belong_to_administrators_and_keep_their_secret(app, create_use
             admin, service, integrations.ServiceInput("MapCo", url="ftp://x")
         )
     integrations.update_service(admin, service, integrations.ServiceInput("MapCo 2"))
-    assert service.secret == "abc"
-    assert integrations.masked(service.secret) == integrations.MASK
-    assert integrations.masked("") == ""
+    assert service.secret_hash == api_access.hash_token(secret)
+    assert integrations.masked(service) == secret[:8] + "…" + integrations.MASK
+    with pytest.raises(PermissionDenied):
+        api_access.rotate_service_secret(create_user(Role.SUPPORT), service)
     audit = db.session.scalars(
         select(AuditEntry).where(AuditEntry.entity == "ExternalService")
     ).all()
-    assert all("abc" not in str(entry.changes) for entry in audit)
+    assert all(secret not in str(entry.changes) for entry in audit)
 
 
 def test_an_id_at_a_service_belongs_to_one_outlet(
