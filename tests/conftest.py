@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
 from app.config import normalise_database_url
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Base, Floor, OutletMode, Protocol, Role, Site, Station, User
 from app.services import accounts, topology
 
@@ -120,6 +120,7 @@ def app(_schema: None, app_config: dict[str, Any]) -> Iterator[Flask]:
 
     with application.app_context():
         _empty_tables()
+        limiter.reset()  # rate-limit counters live in process memory across tests
         yield application
         db.session.remove()
         db.engine.dispose()
@@ -232,12 +233,37 @@ def login_as(
     return make
 
 
+def _closing_at_once(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """Serve *app* with each response body read out and closed before it is sent.
+
+    werkzeug's development server skips the body's ``close()`` when the browser drops
+    the connection mid-response (a page navigated away while a font loaded), leaving
+    the static file open until the garbage collector warns about it in some later
+    test. Reading the body first closes it on every path. Test server only.
+    """
+
+    def serve(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 class LiveServer:
     """The portal served by a real threaded WSGI server on an ephemeral port."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, _closing_at_once(app), threaded=True
+        )
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -263,3 +289,46 @@ def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no csrf_token on the page"
     return match.group(1)
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on an ephemeral port that keeps what it gets."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.refuse = False  # answer 451 to every message (an SMTP outage)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse:
+            return "451 4.3.0 Try again later"
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    def recipients(self) -> list[str]:
+        return [str(message["To"]) for message in self.messages]
+
+    def start(self) -> SmtpInbox:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpInbox]:
+    """A real local SMTP server; point MAIL_HOST/MAIL_PORT at it."""
+    inbox = SmtpInbox().start()
+    yield inbox
+    inbox.stop()
