@@ -44,11 +44,10 @@ class PortalStationHandler:
     @contextmanager
     def _unit_of_work(self, chargebox_id: str) -> Iterator[Station]:
         with self._app.app_context():
-            station = stations.find_station(chargebox_id)
-            if station is None:  # removed while connected
-                self._seen.pop(chargebox_id, None)
-                raise SecurityError(description="Unknown station")
             try:
+                station = stations.find_station(chargebox_id)
+                if station is None:  # removed while connected
+                    raise SecurityError(description="Unknown station")
                 yield station
                 seen = station.last_seen_at if station.online else None
                 db.session.commit()
