@@ -8,7 +8,8 @@ from typing import Any
 # Flask and extensions
 SECRET_KEY: str | None = None  # generated into instance/secret_key when unset
 SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite under instance/
-SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+# pool_pre_ping defaults to on for a database server, off for SQLite (create_app)
+SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True

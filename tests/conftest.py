@@ -23,6 +23,19 @@ from app.services import accounts, topology
 
 PASSWORD = "secret123"
 
+# Under pytest-xdist (`make test` runs two workers) the tests of one group run on one
+# worker: the browser tests share one Chromium, the scale tests their gunicorn
+# instances and their session-wide PostgreSQL schema.
+XDIST_GROUPS = {"e2e": "browser", "scale": "scale"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        group = XDIST_GROUPS.get(parts[0]) if len(parts) > 1 else None
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -45,10 +58,7 @@ def engine_options(database_url: str) -> Iterator[dict[str, Any]]:
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield {
-        "pool_pre_ping": True,
-        "connect_args": {"options": f"-csearch_path={schema}"},
-    }
+    yield {"connect_args": {"options": f"-csearch_path={schema}"}}
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()

@@ -234,6 +234,8 @@ def rebalance_site(site_id: int, now: datetime | None = None) -> list[Push]:
         )
     }
     managed = site_limit is not None or bool(floor_limits)
+    if not managed and not previous:
+        return []  # no capacity to share here and none shared before (most sites)
     rows = (
         db.session.execute(
             select(ChargingSession, Outlet, Station)
