@@ -251,40 +251,7 @@ def rebalance_site(site_id: int, now: datetime | None = None) -> list[Push]:
         if managed
         else []
     )
-    threshold = timedelta(seconds=get_settings().offline_threshold)
-    demands: list[Demand] = []
-    running: dict[int, tuple[ChargingSession, Outlet, Station]] = {}
-    for session, outlet, station in rows:
-        if outlet.id in running:
-            continue  # an older open session on the same outlet is a lost stop
-        if outlet.status in _IDLE and (
-            outlet.status_at is not None and outlet.status_at >= session.started_at
-        ):
-            continue
-        cap = schedule.outlet_cap_now(outlet, now)
-        held: float | None = None
-        old = previous.get(outlet.id)
-        if station.protocol is not Protocol.OCPP16_JSON:
-            held = _uncontrolled_a() if cap is None else min(cap, _uncontrolled_a())
-        elif not station.online:
-            recent = (
-                station.last_seen_at is not None
-                and station.last_seen_at >= now - threshold
-            )
-            if not recent or old is None or old.session_id != session.id:
-                continue  # gone past the threshold: no longer counted
-            held = old.current_a
-        running[outlet.id] = (session, outlet, station)
-        demands.append(
-            Demand(
-                outlet.id,
-                schedule.priority_of(outlet.id),
-                cap,
-                station.floor_id if station.floor_id in floor_limits else None,
-                session.started_at.timestamp(),
-                held,
-            )
-        )
+    demands, running = _demands(rows, previous, floor_limits, now)
     shares = share_capacity(demands, site_limit, floor_limits)
     pushes: list[Push] = []
     for outlet_id, share in shares.items():
@@ -345,6 +312,51 @@ def _push(push: Push) -> commands.CommandResult | None:
             ),
         )
     return commands.send_command(None, station, command)
+
+
+def _demands(
+    rows: Sequence[Any],
+    previous: dict[int, OutletAllocation],
+    floor_limits: dict[int, float],
+    now: datetime,
+) -> tuple[list[Demand], dict[int, tuple[ChargingSession, Outlet, Station]]]:
+    """What each running session asks for, oldest first; sessions that no longer count
+    (charging finished, or the station offline past the threshold) are left out."""
+    threshold = timedelta(seconds=get_settings().offline_threshold)
+    demands: list[Demand] = []
+    running: dict[int, tuple[ChargingSession, Outlet, Station]] = {}
+    for session, outlet, station in rows:
+        if outlet.id in running:
+            continue  # an older open session on the same outlet is a lost stop
+        if outlet.status in _IDLE and (
+            outlet.status_at is not None and outlet.status_at >= session.started_at
+        ):
+            continue
+        cap = schedule.outlet_cap_now(outlet, now)
+        held: float | None = None
+        old = previous.get(outlet.id)
+        if station.protocol is not Protocol.OCPP16_JSON:
+            held = _uncontrolled_a() if cap is None else min(cap, _uncontrolled_a())
+        elif not station.online:
+            recent = (
+                station.last_seen_at is not None
+                and station.last_seen_at >= now - threshold
+            )
+            if not recent or old is None or old.session_id != session.id:
+                continue  # gone past the threshold: no longer counted
+            held = old.current_a
+        running[outlet.id] = (session, outlet, station)
+        demands.append(
+            Demand(
+                outlet.id,
+                schedule.priority_of(outlet.id),
+                cap,
+                station.floor_id if station.floor_id in floor_limits else None,
+                session.started_at.timestamp(),
+                held,
+            )
+        )
+    return demands, running
 
 
 def apply_site(site_id: int, now: datetime | None = None) -> list[Push]:
