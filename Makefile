@@ -31,8 +31,10 @@ run: $(VENV)/.runtime translations
 	FLASK_SCHEDULER_ENABLED=true $(FLASK) run --host $(HOST) --port $(PORT)
 
 ## test: install runtime + test requirements, lint, type-check, run the whole suite
+## on TEST_WORKERS processes (pytest-xdist; 0 runs it in this process)
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev translations lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
