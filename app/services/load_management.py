@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 
 from app.extensions import db
 from app.models import (
@@ -43,6 +44,12 @@ from app.services.navigator import RUNNING_SESSION_WINDOW
 from app.services.topology import get_settings
 
 log = logging.getLogger(__name__)
+
+#: Seconds a process trusts its list of the sites that share a capacity before it
+#: reads it again. A change of capacity made in this process applies at once; one made
+#: in another process reaches this one's session events within this time (and the
+#: other process rebalances the site itself meanwhile).
+MANAGED_SITES_TTL = 10.0
 
 MIN_CURRENT_A = schedule.MIN_CURRENT_A
 _EPSILON = 1e-9
@@ -359,8 +366,42 @@ def _demands(
     return demands, running
 
 
+def _managed_site_ids() -> frozenset[int]:
+    """Sites with a capacity on themselves or a floor, or with allocations left."""
+    rows = db.session.scalars(
+        union(
+            select(NodeCapacity.site_id).where(NodeCapacity.site_id.is_not(None)),
+            select(Station.site_id).join(
+                NodeCapacity, NodeCapacity.floor_id == Station.floor_id
+            ),
+            select(Station.site_id)
+            .join(Outlet, Outlet.station_id == Station.id)
+            .join(OutletAllocation, OutletAllocation.outlet_id == Outlet.id),
+        )
+    )
+    return frozenset(site_id for site_id in rows if site_id is not None)
+
+
+def _managed_sites(app: Flask) -> tuple[frozenset[int], float]:
+    """This process's (managed site ids, monotonic time until which they hold)."""
+    known: tuple[frozenset[int], float] = app.extensions.get(
+        "load_management_sites", (frozenset(), 0.0)
+    )
+    return known
+
+
+def _refresh_managed_sites(*, force: bool = False) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if force or time.monotonic() >= _managed_sites(app)[1]:
+        app.extensions["load_management_sites"] = (
+            _managed_site_ids(),
+            time.monotonic() + MANAGED_SITES_TTL,
+        )
+
+
 def apply_site(site_id: int, now: datetime | None = None) -> list[Push]:
     """Rebalance a site, commit, then push each change to its station."""
+    _refresh_managed_sites()
     with _site_lock(site_id):
         pushes = rebalance_site(site_id, now)
         db.session.commit()
@@ -542,6 +583,7 @@ def apply_schedule(now: datetime | None = None) -> dict[str, int]:
 
 def apply_rule_change(site_id: int | None, station_ids: Sequence[int]) -> None:
     """Bring a change of rules, capacity or priority to the stations concerned."""
+    _refresh_managed_sites(force=True)
     for station_id in station_ids:
         station = db.session.get(Station, station_id)
         if station is None or not station.online:
@@ -562,8 +604,12 @@ def _app(sender: Any) -> Flask | None:
 
 def _on_session_event(sender: Any, **data: Any) -> None:
     app, site_id = _app(sender), data.get("site_id")
-    if app is not None and site_id is not None:
-        background.submit(app, apply_site, site_id)
+    if app is None or site_id is None:
+        return
+    sites, until = _managed_sites(app)
+    if time.monotonic() < until and site_id not in sites:
+        return  # no capacity to share there and none shared before: no work at all
+    background.submit(app, apply_site, site_id)
 
 
 def _on_station_connected(sender: Any, **data: Any) -> None:

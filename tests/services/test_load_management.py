@@ -173,6 +173,40 @@ def test_an_offline_stations_allocation_counts_until_the_threshold(
     }
 
 
+def test_session_events_at_a_site_without_capacity_start_no_work(
+    app, site, create_station, monkeypatch
+):
+    station = create_station(site, "CP1", outlets=2, mode=OutletMode.OPEN)
+    _start(station, 1, 0)  # the first event reads which sites share a capacity
+    submitted = []
+    real_submit = background.submit
+    monkeypatch.setattr(
+        background,
+        "submit",
+        lambda app, fn, *args: (submitted.append(fn), real_submit(app, fn, *args)),
+    )
+    _start(station, 2, 1)
+    assert load_management.apply_site not in submitted
+
+
+def test_a_capacity_declared_later_is_shared_at_the_next_event(
+    site, create_station, create_user
+):
+    admin = create_user(Role.ADMIN)
+    station = create_station(site, "CP1", outlets=2, mode=OutletMode.OPEN)
+    station.online = True
+    station.last_seen_at = utcnow()
+    db.session.commit()
+    _start(station, 1, 0)  # the site has no capacity yet: nothing allocated
+    assert load_management.allocations([o.id for o in station.outlets]) == {}
+    schedule.set_capacity(admin, NodeRef(NodeKind.SITE, site.id), 20.0)
+    db.session.commit()
+    background.wait_idle()
+    _start(station, 2, 1)
+    stored = load_management.allocations([o.id for o in station.outlets])
+    assert sorted(v[0] for v in stored.values()) == [10.0, 10.0]
+
+
 def test_the_schedule_job_runs_from_the_command_line(runner, site, create_user):
     schedule.set_capacity(create_user(Role.ADMIN), NodeRef(NodeKind.SITE, site.id), 32)
     db.session.commit()
