@@ -626,8 +626,73 @@ class Recorder:
     closing: bool = False
 
 
+class StationCycle:
+    """A station's place in CYCLE: its next request, and what an answer changes.
+
+    Shared by the load generator's stations here and bench.ocpp_profile's.
+    """
+
+    step: int
+    meter_wh: int
+    transaction_id: int | None
+
+    def payload(self) -> Any:
+        action, _, status = CYCLE[self.step].partition(":")
+        if action == "StopTransaction" and self.transaction_id is None:
+            action = "Heartbeat"  # its StartTransaction failed
+        if action == "Heartbeat":
+            return call.Heartbeat()
+        if action == "StatusNotification":
+            return call.StatusNotification(
+                connector_id=1,
+                error_code=ChargePointErrorCode.no_error,
+                status=ChargePointStatus(status),
+                timestamp=now_iso(),
+            )
+        if action == "StartTransaction":
+            return call.StartTransaction(
+                connector_id=1,
+                id_tag="BENCH",
+                meter_start=self.meter_wh,
+                timestamp=now_iso(),
+            )
+        if action == "MeterValues":
+            self.meter_wh += 250
+            return call.MeterValues(
+                connector_id=1,
+                transaction_id=self.transaction_id,
+                meter_value=[
+                    {
+                        "timestamp": now_iso(),
+                        "sampled_value": [
+                            {
+                                "value": str(self.meter_wh),
+                                "measurand": "Energy.Active.Import.Register",
+                                "unit": "Wh",
+                                "context": "Sample.Periodic",
+                            }
+                        ],
+                    }
+                ],
+            )
+        assert self.transaction_id is not None
+        return call.StopTransaction(
+            meter_stop=self.meter_wh,
+            timestamp=now_iso(),
+            transaction_id=self.transaction_id,
+            reason=Reason.local,
+        )
+
+    def advance(self, request: Any, result: Any) -> None:
+        if isinstance(request, call.StartTransaction):
+            self.transaction_id = getattr(result, "transaction_id", None)
+        elif isinstance(request, call.StopTransaction):
+            self.transaction_id = None
+        self.step = (self.step + 1) % len(CYCLE)
+
+
 @dataclass
-class SimStation:
+class SimStation(StationCycle):
     index: int
     url: str
     recorder: Recorder
@@ -697,60 +762,6 @@ class SimStation:
         if not self.dropped and not self.recorder.closing:
             self.recorder.errors["dropped"] += 1
         self.dropped = True
-
-    def payload(self) -> Any:
-        action, _, status = CYCLE[self.step].partition(":")
-        if action == "StopTransaction" and self.transaction_id is None:
-            action = "Heartbeat"  # its StartTransaction failed
-        if action == "Heartbeat":
-            return call.Heartbeat()
-        if action == "StatusNotification":
-            return call.StatusNotification(
-                connector_id=1,
-                error_code=ChargePointErrorCode.no_error,
-                status=ChargePointStatus(status),
-                timestamp=now_iso(),
-            )
-        if action == "StartTransaction":
-            return call.StartTransaction(
-                connector_id=1,
-                id_tag="BENCH",
-                meter_start=self.meter_wh,
-                timestamp=now_iso(),
-            )
-        if action == "MeterValues":
-            self.meter_wh += 250
-            return call.MeterValues(
-                connector_id=1,
-                transaction_id=self.transaction_id,
-                meter_value=[
-                    {
-                        "timestamp": now_iso(),
-                        "sampled_value": [
-                            {
-                                "value": str(self.meter_wh),
-                                "measurand": "Energy.Active.Import.Register",
-                                "unit": "Wh",
-                                "context": "Sample.Periodic",
-                            }
-                        ],
-                    }
-                ],
-            )
-        assert self.transaction_id is not None
-        return call.StopTransaction(
-            meter_stop=self.meter_wh,
-            timestamp=now_iso(),
-            transaction_id=self.transaction_id,
-            reason=Reason.local,
-        )
-
-    def advance(self, request: Any, result: Any) -> None:
-        if isinstance(request, call.StartTransaction):
-            self.transaction_id = getattr(result, "transaction_id", None)
-        elif isinstance(request, call.StopTransaction):
-            self.transaction_id = None
-        self.step = (self.step + 1) % len(CYCLE)
 
     async def run(self, start: float, rate: float | None) -> None:
         """Send the cycle until the window ends: paced at ``rate`` or closed loop."""

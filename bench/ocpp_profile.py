@@ -27,7 +27,6 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +37,18 @@ from ocpp.charge_point import (
     snake_to_camel_case,
 )
 from ocpp.v16 import call
-from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, Reason
 from sqlalchemy import event
 
-from bench.ocpp_load import CYCLE, chargebox_id, portal_env, prepare_database
+from bench.ocpp_load import (
+    CYCLE,
+    StationCycle,
+    chargebox_id,
+    portal_env,
+    prepare_database,
+)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class SimStation:
+class SimStation(StationCycle):
     """The load generator's station cycle, as handler calls."""
 
     def __init__(self, index: int) -> None:
@@ -57,55 +57,6 @@ class SimStation:
         self.meter_wh = 0
         self.transaction_id: int | None = None
         self.uid = 0
-
-    def request(self) -> Any:
-        action, _, status = CYCLE[self.step].partition(":")
-        if action == "StopTransaction" and self.transaction_id is None:
-            action = "Heartbeat"
-        if action == "Heartbeat":
-            return call.Heartbeat()
-        if action == "StatusNotification":
-            return call.StatusNotification(
-                connector_id=1,
-                error_code=ChargePointErrorCode.no_error,
-                status=ChargePointStatus(status),
-                timestamp=now_iso(),
-            )
-        if action == "StartTransaction":
-            return call.StartTransaction(
-                connector_id=1, id_tag="BENCH", meter_start=self.meter_wh,
-                timestamp=now_iso(),
-            )  # fmt: skip
-        if action == "MeterValues":
-            self.meter_wh += 250
-            return call.MeterValues(
-                connector_id=1,
-                transaction_id=self.transaction_id,
-                meter_value=[
-                    {
-                        "timestamp": now_iso(),
-                        "sampled_value": [
-                            {
-                                "value": str(self.meter_wh),
-                                "measurand": "Energy.Active.Import.Register",
-                                "unit": "Wh",
-                                "context": "Sample.Periodic",
-                            }
-                        ],
-                    }
-                ],
-            )
-        return call.StopTransaction(
-            meter_stop=self.meter_wh, timestamp=now_iso(),
-            transaction_id=self.transaction_id, reason=Reason.local,
-        )  # fmt: skip
-
-    def advance(self, request: Any, result: Any) -> None:
-        if isinstance(request, call.StartTransaction):
-            self.transaction_id = result.transaction_id
-        elif isinstance(request, call.StopTransaction):
-            self.transaction_id = None
-        self.step = (self.step + 1) % len(CYCLE)
 
 
 _METHODS = {
@@ -214,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.cycles):
             for _step in CYCLE:
                 for sim in stations:
-                    request = sim.request()
+                    request = sim.payload()
                     sim.advance(request, send(sim, request))
         flush_log()
         if profiler is not None:
