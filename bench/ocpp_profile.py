@@ -8,6 +8,7 @@ to compare changes of the per-message cost. What it leaves out (WebSocket, async
 thread hops, lock waits) only ``bench.ocpp_load`` measures.
 
     .venv/bin/python -m bench.ocpp_profile --stations 200 --cycles 5
+    .venv/bin/python -m bench.ocpp_profile --group 50   # messages batched as under load
     .venv/bin/python -m bench.ocpp_profile --cprofile /tmp/handler.prof
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.ocpp_profile
 
@@ -74,11 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stations", type=int, default=200)
     parser.add_argument("--cycles", type=int, default=5, help="cycles per station")
     parser.add_argument("--batch", type=int, default=100, help="frames per log batch")
+    parser.add_argument(
+        "--group",
+        type=int,
+        default=1,
+        help="station messages per handler batch (1: each its own unit of work; "
+        "a busy portal takes up to ocpp_server.v16.loop.MAX_BATCH)",
+    )
     parser.add_argument("--cprofile", metavar="PATH", help="write cProfile stats")
     args = parser.parse_args(argv)
 
     from ocpp_server.v16.frames import parse_frame
-    from ocpp_server.v16.handlers import CallContext
+    from ocpp_server.v16.handlers import CallContext, StationCall
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ocpp-profile-"))
     try:
@@ -111,27 +119,41 @@ def main(argv: list[str] | None = None) -> int:
         messages: Counter[str] = Counter()
         pending: list[Any] = []
 
-        def send(sim: SimStation, request: Any) -> Any:
-            action = type(request).__name__
-            sim.uid += 1
-            uid = f"{sim.chargebox_id}-{sim.uid}"
-            body = snake_to_camel_case(remove_nones(serialize_as_dict(request)))
-            ctx = CallContext(sim.chargebox_id, uid, action)
-            method = getattr(handler, _METHODS[action])
+        def send(group: list[tuple[SimStation, Any]]) -> list[Any]:
+            """One batch of the handler (as a handler thread takes the messages
+            queued behind each other), of one action."""
+            action = type(group[0][1]).__name__
+            calls, frames = [], []
+            for sim, request in group:
+                sim.uid += 1
+                uid = f"{sim.chargebox_id}-{sim.uid}"
+                body = snake_to_camel_case(remove_nones(serialize_as_dict(request)))
+                ctx = CallContext(sim.chargebox_id, uid, action)
+                calls.append(
+                    StationCall(ctx, _METHODS[action], camel_to_snake_case(body))
+                )
+                frames.append(
+                    (sim.chargebox_id, uid, json.dumps([2, uid, action, body]))
+                )
             current[0] = action
             t0 = time.thread_time()
-            result = method(ctx, camel_to_snake_case(body))
+            outcomes = handler.run_batch(calls)
             cpu[action] += time.thread_time() - t0
-            messages[action] += 1
-            answer = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+            messages[action] += len(calls)
+            results = []
             now = time.time()
-            pending.append(
-                (sim.chargebox_id, "in", json.dumps([2, uid, action, body]), now)
-            )
-            pending.append((sim.chargebox_id, "out", json.dumps([3, uid, answer]), now))
+            for (identity, uid, raw), (result, error) in zip(
+                frames, outcomes, strict=True
+            ):
+                if error is not None:
+                    raise error
+                answer = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+                pending.append((identity, "in", raw, now))
+                pending.append((identity, "out", json.dumps([3, uid, answer]), now))
+                results.append(result)
             if len(pending) >= args.batch:
                 flush_log()
-            return result
+            return results
 
         def flush_log() -> None:
             if log_hook is None or not pending:
@@ -148,10 +170,14 @@ def main(argv: list[str] | None = None) -> int:
             current[0] = "connect"
             handler.station_connected(sim.chargebox_id)
             send(
-                sim,
-                call.BootNotification(
-                    charge_point_vendor="Bench", charge_point_model="Sim"
-                ),
+                [
+                    (
+                        sim,
+                        call.BootNotification(
+                            charge_point_vendor="Bench", charge_point_model="Sim"
+                        ),
+                    )
+                ]
             )
         flush_log()
         for key in list(cpu):
@@ -164,9 +190,13 @@ def main(argv: list[str] | None = None) -> int:
             profiler.enable()
         for _ in range(args.cycles):
             for _step in CYCLE:
-                for sim in stations:
-                    request = sim.payload()
-                    sim.advance(request, send(sim, request))
+                for first in range(0, len(stations), args.group):
+                    group = [
+                        (sim, sim.payload())
+                        for sim in stations[first : first + args.group]
+                    ]
+                    for (sim, request), result in zip(group, send(group), strict=True):
+                        sim.advance(request, result)
         flush_log()
         if profiler is not None:
             profiler.disable()

@@ -7,11 +7,13 @@ Protocol-neutral: the OCPP adapters translate their messages into these calls
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -89,6 +91,17 @@ def find_station(chargebox_id: str) -> Station | None:
     return db.session.scalars(
         select(Station).where(Station.chargebox_id == chargebox_id)
     ).first()
+
+
+def find_stations(chargebox_ids: Collection[str]) -> dict[str, Station]:
+    """The registered stations among these identities, with their outlets, by
+    chargebox id: what a batch of their messages reads, in two statements."""
+    found = db.session.scalars(
+        select(Station)
+        .where(Station.chargebox_id.in_(chargebox_ids))
+        .options(selectinload(Station.outlets))
+    )
+    return {station.chargebox_id: station for station in found}
 
 
 def admit_station(

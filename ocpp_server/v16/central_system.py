@@ -19,8 +19,9 @@ stock library (ocpp 2.1.0) it changes how frames are routed:
   the 1.6 enum (``FormationViolation``, ``OccurenceConstraintViolation``).
 
 Every station->central-system message of OCPP 1.6 core/firmware is routed to
-the pluggable synchronous :class:`~.handlers.StationHandler` through
-``asyncio.to_thread``.
+the pluggable synchronous :class:`~.handlers.StationHandler` in the
+process's handler threads (:class:`~.loop.BatchExecutor`), which run the
+messages waiting together as one batch (``StationHandler.run_batch``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
-from .handlers import CallContext, StationHandler
+from .handlers import CallContext, StationCall, StationHandler
+from .loop import get_handlers
 
 log = logging.getLogger(__name__)
 
@@ -369,9 +371,10 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
         self, action: Action, method_name: str, unique_id: str, payload: dict[str, Any]
     ) -> Any:
         ctx = CallContext(self.id, unique_id, action)
-        method = getattr(self.handler, method_name)
         try:
-            result = await asyncio.to_thread(method, ctx, payload)
+            result = await get_handlers().run(
+                self.handler.run_batch, StationCall(ctx, method_name, payload)
+            )
         except OCPPError as error:
             raise to_v16_error(error) from error
         self._check_result(action, unique_id, result)

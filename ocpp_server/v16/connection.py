@@ -39,7 +39,7 @@ from simple_websocket import ConnectionClosed
 from .central_system import CallOutcome, CentralSystem, TransportClosed
 from .frames import Direction
 from .handlers import StationHandler
-from .loop import get_loop, get_send_executor
+from .loop import Mailbox, get_loop, get_mailbox, get_send_executor
 
 if TYPE_CHECKING:
     from .registry import ConnectionRegistry
@@ -93,6 +93,7 @@ class StationConnection:
         loop: asyncio.AbstractEventLoop,
         send_executor: concurrent.futures.Executor,
         *,
+        mailbox: Mailbox | None = None,
         frame_sink: FrameSink | None = None,
         send_mode: SendMode = "auto",
         direct_send_max: int = 2048,
@@ -102,6 +103,7 @@ class StationConnection:
     ) -> None:
         self.chargebox_id = chargebox_id
         self.loop = loop
+        self._mailbox = mailbox
         self.charge_point: CentralSystem | None = None
         self.runner: asyncio.Task[None] | None = (
             None  #: task running charge_point.start()
@@ -304,7 +306,12 @@ class StationConnection:
 
     def pump(self, poll_interval: float = 10.0) -> None:
         """Forward frames to the loop until the connection ends (blocking)."""
-        ws, loop, sink = self._ws, self.loop, self._frame_sink
+        ws, sink = self._ws, self._frame_sink
+        post = (
+            self._mailbox.post
+            if self._mailbox is not None
+            else self.loop.call_soon_threadsafe
+        )
         try:
             while not self._close_started.is_set():
                 data = ws.receive(timeout=poll_interval)
@@ -314,7 +321,7 @@ class StationConnection:
                     data = data.decode("utf-8", errors="replace")
                 if sink is not None:
                     sink(self.chargebox_id, "in", data)
-                loop.call_soon_threadsafe(self._feed, data)
+                post(self._feed, data)
         except ConnectionClosed:
             pass
         except RuntimeError:  # event loop closed (interpreter/test shutdown)
@@ -405,6 +412,7 @@ def serve_station(
 
     loop = get_loop()
     send_executor = get_send_executor()
+    mailbox = get_mailbox()
 
     async def start() -> StationConnection:
         # All asyncio objects (queues, events, locks) are created on the loop.
@@ -413,6 +421,7 @@ def serve_station(
             ws,
             loop,
             send_executor,
+            mailbox=mailbox,
             frame_sink=frame_sink,
             send_mode=options.send_mode,
             direct_send_max=options.direct_send_max,

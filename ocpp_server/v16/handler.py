@@ -1,8 +1,12 @@
 """The portal's station handler: each OCPP 1.6 message → one service call → commit.
 
-Runs in a worker thread (central_system delegates with asyncio.to_thread) inside an
-app context; one message is one unit of work: the services flush, this commits, and
-any failure rolls back and answers InternalError so the station sends it again.
+Runs in a handler thread (ocpp_server/v16/loop.py BatchExecutor) inside an app
+context. The messages that queued up while the thread was busy come as one batch
+(`run_batch`) and are one unit of work: the services flush, this commits once, and
+only then are they answered. When any message of a batch fails, the batch is rolled
+back and its messages are run again one by one, each its own unit of work, so a
+failure still rolls back only its own message and answers InternalError (the
+station sends it again) while the others are stored.
 
 Per connection it remembers when the station's last-seen time was last written
 (`_seen`): a Heartbeat inside `stations.LAST_SEEN_RESOLUTION` of that is answered
@@ -13,21 +17,24 @@ message is persisted before its answer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask
 from ocpp.exceptions import InternalError, SecurityError
 from ocpp.v16 import call_result
 
 from app.extensions import db
-from app.models import Station, utcnow
+from app.models import ChargingSession, Station, utcnow
 from app.services import charging, stations
 from ocpp_server.v16 import translate
 from ocpp_server.v16.central_system import CallOutcome
-from ocpp_server.v16.handlers import CallContext, Payload
+from ocpp_server.v16.handlers import CallContext, Payload, StationCall
+from ocpp_server.v16.loop import Outcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,9 +47,47 @@ class PortalStationHandler:
         self._app = app
         # chargebox id -> last_seen_at as committed, while the station is online
         self._seen: dict[str, datetime] = {}
+        # per thread, while it runs a batch: chargebox id -> last seen to remember
+        self._local = threading.local()
+
+    def run_batch(self, calls: Sequence[StationCall]) -> list[Outcome]:
+        if len(calls) > 1:
+            with self._app.app_context():
+                batch = _Batch({call.ctx.chargebox_id for call in calls})
+                self._local.batch = batch
+                try:
+                    results = [self._dispatch(call) for call in calls]
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    log.info("a batch of %d failed; one by one now", len(calls))
+                else:
+                    self._remember(batch.seen)
+                    return [(result, None) for result in results]
+                finally:
+                    self._local.batch = None
+        return [_attempt(self._dispatch, call) for call in calls]
+
+    def _dispatch(self, call: StationCall) -> Any:
+        return getattr(self, call.method)(call.ctx, call.payload)
+
+    def _remember(self, seen: dict[str, datetime | None]) -> None:
+        for chargebox_id, at in seen.items():
+            if at is None:
+                self._seen.pop(chargebox_id, None)
+            else:
+                self._seen[chargebox_id] = at
 
     @contextmanager
     def _unit_of_work(self, chargebox_id: str) -> Iterator[Station]:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is not None:  # in a batch: run_batch commits, or rolls back
+            station = batch.station(chargebox_id)
+            if station is None:
+                raise SecurityError(description="Unknown station")
+            yield station
+            batch.seen[chargebox_id] = station.last_seen_at if station.online else None
+            return
         with self._app.app_context():
             try:
                 station = stations.find_station(chargebox_id)
@@ -254,3 +299,32 @@ class PortalStationHandler:
             if station is not None:
                 stations.store_configuration(station, keys, result.data["unknown_keys"])
                 db.session.commit()
+
+
+@dataclass
+class _Batch:
+    """What a handler thread holds while it runs a batch."""
+
+    chargebox_ids: set[str]
+    # chargebox id -> last seen to remember once committed (None: forget)
+    seen: dict[str, datetime | None] = field(default_factory=dict)
+    _stations: dict[str, Station] | None = None
+    _sessions: list[ChargingSession] = field(default_factory=list)
+
+    def station(self, chargebox_id: str) -> Station | None:
+        """The station, its outlets and running sessions loaded with those of the
+        whole batch on first need (a batch of coalesced heartbeats needs none)."""
+        if self._stations is None:
+            self._stations = stations.find_stations(self.chargebox_ids)
+            # held here: the session's identity map keeps them only weakly
+            self._sessions = charging.running_sessions(
+                [station.id for station in self._stations.values()]
+            )
+        return self._stations.get(chargebox_id)
+
+
+def _attempt(fn: Callable[[StationCall], Any], call: StationCall) -> Outcome:
+    try:
+        return fn(call), None
+    except Exception as exc:
+        return None, exc

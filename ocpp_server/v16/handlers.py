@@ -1,9 +1,12 @@
 """The pluggable *synchronous* station handler.
 
 :class:`~.central_system.CentralSystem` receives every station->central system
-CALL on the event loop and delegates it with ``asyncio.to_thread`` to an object
-implementing :class:`StationHandler`.  Handler methods run in a worker thread,
-so they may block (database, Flask app context, domain services).  They return
+CALL on the event loop and delegates it to an object implementing
+:class:`StationHandler`.  Handler methods run in a handler thread
+(:class:`~.loop.BatchExecutor`), so they may block (database, Flask app
+context, domain services).  The calls that queued up while a handler thread was
+busy reach it together, through ``run_batch``, which may run them as one unit
+of work.  They return
 the ``ocpp.v16.call_result`` dataclass to send back, or raise an
 ``ocpp.exceptions.OCPPError`` subclass to answer with that CALLERROR (any other
 exception becomes ``InternalError``).
@@ -16,6 +19,7 @@ responses are routed independently of CALL handling).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +28,7 @@ from ocpp.v16.enums import Action
 
 if TYPE_CHECKING:
     from .central_system import CallOutcome
+    from .loop import Outcome
 
 Payload = dict[str, Any]
 
@@ -37,12 +42,26 @@ class CallContext:
     action: Action
 
 
+@dataclass(frozen=True, slots=True)
+class StationCall:
+    """A CALL to hand to the handler: its method of that name, with ctx and payload."""
+
+    ctx: CallContext
+    method: str
+    payload: Payload
+
+
 class StationHandler(Protocol):
     """Synchronous business logic for station-initiated messages.
 
     ``payload`` is the request payload with snake_case keys, as produced by
     the ``ocpp`` library (``chargePointVendor`` -> ``charge_point_vendor``).
     """
+
+    def run_batch(self, calls: Sequence[StationCall]) -> list[Outcome]:
+        """Run the calls (to the methods below, of different stations) in order;
+        one (result, None) or (None, exception) per call. Must not raise."""
+        ...
 
     def boot_notification(
         self, ctx: CallContext, payload: Payload

@@ -7,12 +7,19 @@ started lazily on first use and transparently re-created when the PID changes,
 so a ``gunicorn --preload`` fork (or any other fork) gets its own loop instead
 of a reference to a thread that does not exist in the child.
 
-Besides the loop, the per-process state holds two thread pools:
+Besides the loop, the per-process state holds:
 
-* the loop's default executor (``asyncio.to_thread``), used for the
-  synchronous station handlers (database work);
+* a mailbox (:meth:`Mailbox.post`) through which the connections' pump threads
+  hand frames to the loop: one wake-up of the loop carries every frame posted
+  since the last one, instead of a wake-up (a self-pipe write and a GIL hand-over)
+  per frame;
+* the handler threads (:class:`BatchExecutor`): station messages waiting for
+  them are taken together, run as one batch (the station handler commits a
+  batch once) and settled on the loop with one wake-up;
+* the loop's default executor (``asyncio.to_thread``), for the rarer
+  synchronous work (configuration received);
 * a small dedicated executor for WebSocket writes that could block
-  (see :mod:`.connection`), so a stuck station cannot starve the handler pool.
+  (see :mod:`.connection`), so a stuck station cannot starve the handlers.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import queue
 import threading
-from collections.abc import Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,11 +39,154 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Size of the loop's default executor (``asyncio.to_thread``).  Size it with
+#: Handler threads (and the size of the loop's default executor).  Size it with
 #: the database connection pool in mind.
 HANDLER_WORKERS = 32
+#: Most station messages one handler thread takes as one batch.
+MAX_BATCH = 50
 #: Size of the executor used for WebSocket writes that could block.
 SEND_WORKERS = 8
+
+#: What a batch runner returns per call: (result, None) or (None, exception).
+Outcome = tuple[Any, BaseException | None]
+#: Runs calls as one batch; returns one outcome per call, in order.
+BatchRunner = Callable[[Sequence[Any]], list[Outcome]]
+
+
+class Mailbox:
+    """Calls posted from other threads, run on the loop in order of posting.
+
+    ``post`` wakes the loop only when no drain is already scheduled, so under
+    load one wake-up runs many posted calls.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._calls: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def post(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop soon (thread-safe).
+
+        Raises RuntimeError when the loop is closed."""
+        self._calls.append((fn, args))
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:
+            with self._lock:
+                self._scheduled = False
+            raise
+
+    def _drain(self) -> None:
+        with self._lock:  # cleared first: a call posted from now on schedules anew
+            self._scheduled = False
+        calls = self._calls
+        while calls:
+            fn, args = calls.popleft()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("posted call %r failed", fn)
+
+
+@dataclass
+class _Item:
+    runner: BatchRunner
+    call: Any
+    future: asyncio.Future[Any]
+
+
+class BatchExecutor:
+    """Handler threads that take the calls waiting for them as one batch.
+
+    A thread takes the first waiting call and, without waiting for more, every
+    call queued behind it (up to ``max_batch``); the batch's runner decides what
+    a batch means (the portal's handler commits it once). The outcomes go back
+    to the loop in one posted call. An idle system therefore runs each call on
+    its own, with no added latency; a busy one amortises the hand-offs and
+    commits over the calls that queued up meanwhile.
+    """
+
+    def __init__(
+        self, mailbox: Mailbox, workers: int, max_batch: int = MAX_BATCH
+    ) -> None:
+        self._mailbox = mailbox
+        self._max_batch = max(1, max_batch)
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"ocpp-handler-{n}", daemon=True)
+            for n in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, runner: BatchRunner, call: Any) -> Any:
+        """Have ``runner`` run ``call`` in a handler thread, batched with the
+        calls queued next to it for the same runner."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put(_Item(runner, call, future))
+        return await future
+
+    def _take(self) -> list[_Item] | None:
+        first = self._queue.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)  # leave the stop signal for the next turn
+                break
+            batch.append(item)
+        return batch
+
+    def _work(self) -> None:
+        while (batch := self._take()) is not None:
+            settled: list[tuple[_Item, Outcome]] = []
+            start = 0
+            while start < len(batch):  # consecutive calls of one runner together
+                runner = batch[start].runner
+                end = start + 1
+                while end < len(batch) and batch[end].runner == runner:
+                    end += 1
+                items = batch[start:end]
+                try:
+                    outcomes = runner([item.call for item in items])
+                except Exception as exc:  # a runner must not raise; fail its calls
+                    log.exception("batch runner failed")
+                    outcomes = [(None, exc)] * len(items)
+                settled.extend(zip(items, outcomes, strict=True))
+                start = end
+            try:
+                self._mailbox.post(_settle, settled)
+            except RuntimeError:
+                return  # loop closed
+
+    def stop(self, timeout: float) -> None:
+        """Let the threads finish what they hold and end (idempotent)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+
+def _settle(settled: list[tuple[_Item, Outcome]]) -> None:
+    for item, (result, error) in settled:
+        if item.future.done():  # cancelled: the connection went away
+            continue
+        if error is not None:
+            item.future.set_exception(error)
+        else:
+            item.future.set_result(result)
 
 
 @dataclass(frozen=True)
@@ -43,6 +195,8 @@ class _LoopState:
     loop: asyncio.AbstractEventLoop
     thread: threading.Thread
     send_executor: concurrent.futures.ThreadPoolExecutor
+    mailbox: Mailbox
+    handlers: BatchExecutor
 
 
 _lock = threading.Lock()
@@ -82,8 +236,10 @@ def _start() -> _LoopState:
         target=_run, args=(loop,), name="ocpp-event-loop", daemon=True
     )
     thread.start()
+    mailbox = Mailbox(loop)
+    handlers = BatchExecutor(mailbox, HANDLER_WORKERS)
     log.info("Started OCPP event loop thread in pid %s", os.getpid())
-    return _LoopState(os.getpid(), loop, thread, send_executor)
+    return _LoopState(os.getpid(), loop, thread, send_executor, mailbox, handlers)
 
 
 def _get_state() -> _LoopState:
@@ -109,6 +265,14 @@ def get_loop() -> asyncio.AbstractEventLoop:
 
 def get_send_executor() -> concurrent.futures.Executor:
     return _get_state().send_executor
+
+
+def get_mailbox() -> Mailbox:
+    return _get_state().mailbox
+
+
+def get_handlers() -> BatchExecutor:
+    return _get_state().handlers
 
 
 def is_started() -> bool:
@@ -154,6 +318,7 @@ def stop_loop(timeout: float = 5.0) -> None:
         _state = None
     if state is None or state.pid != os.getpid():
         return
+    state.handlers.stop(timeout)
     state.loop.call_soon_threadsafe(state.loop.stop)
     state.thread.join(timeout)
     state.send_executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,273 @@
+"""Station messages that queue up while a handler thread is busy are handled as one
+batch (issue 10 §7): committed once, answered only after that commit, and a message
+that fails still fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from ocpp.exceptions import InternalError, SecurityError
+from ocpp.v16 import call, call_result
+from sqlalchemy import event, select
+
+from app.extensions import db
+from app.models import (
+    ChargingSession,
+    EventKind,
+    EventLogEntry,
+    MeterValue,
+    OutletMode,
+    Station,
+)
+from app.services import charging
+from ocpp_server.v16.handlers import CallContext, StationCall
+from ocpp_server.v16.loop import BatchExecutor, Mailbox
+from tests.ocpp_server.v16.conftest import eventually
+
+IDS = ("CB-1", "CB-2", "CB-3")
+
+
+@pytest.fixture
+def handler(app):
+    return app.extensions["ocpp16"].handler
+
+
+@pytest.fixture
+def registered(create_site, create_station):
+    site = create_site()
+    return [create_station(site, cb, mode=OutletMode.OPEN) for cb in IDS]
+
+
+def _status(chargebox_id: str, status: str = "Charging") -> StationCall:
+    return StationCall(
+        CallContext(chargebox_id, f"{chargebox_id}-1", "StatusNotification"),
+        "status_notification",
+        {"connector_id": 1, "error_code": "NoError", "status": status},
+    )
+
+
+def _statuses() -> list[str]:
+    """The chargebox id of each stored status report."""
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(Station.chargebox_id)
+            .join(EventLogEntry, EventLogEntry.station_id == Station.id)
+            .where(EventLogEntry.kind == EventKind.STATUS)
+            .order_by(Station.chargebox_id)
+        )
+    )
+
+
+def _engine_events(name: str, run) -> list[Any]:
+    seen: list[Any] = []
+
+    def note(*args: Any) -> None:
+        seen.append(args)
+
+    event.listen(db.engine, name, note)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, name, note)
+    return seen
+
+
+def test_the_messages_of_a_batch_are_committed_once(app, handler, registered):
+    outcomes: list[Any] = []
+    commits = _engine_events(
+        "commit",
+        lambda: outcomes.extend(handler.run_batch([_status(cb) for cb in IDS])),
+    )
+    assert len(commits) == 1
+    assert outcomes == [(call_result.StatusNotification(), None)] * 3
+    assert _statuses() == list(IDS)
+
+
+def test_a_batch_reads_its_stations_together(app, handler, registered):
+    statements = _engine_events(
+        "before_cursor_execute", lambda: handler.run_batch([_status(cb) for cb in IDS])
+    )
+    station_reads = [
+        s for s in statements if s[2].lstrip().startswith("SELECT station.")
+    ]
+    assert len(station_reads) == 1
+
+
+def test_a_message_that_fails_in_a_batch_fails_alone(
+    app, handler, registered, monkeypatch
+):
+    started = {
+        cb: charging.start_session(station, 1, "ANY", 0, datetime.now(UTC)).session.id
+        for cb, station in zip(IDS, registered, strict=True)
+    }
+    db.session.commit()
+    record = charging.record_meter_values
+
+    def failing_at_cb2(station, *args, **kwargs):
+        record(station, *args, **kwargs)
+        if station.chargebox_id == "CB-2":
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(charging, "record_meter_values", failing_at_cb2)
+    at = datetime.now(UTC).isoformat()
+    outcomes = handler.run_batch(
+        [
+            StationCall(
+                CallContext(cb, f"{cb}-m", "MeterValues"),
+                "meter_values",
+                {
+                    "connector_id": 1,
+                    "transaction_id": started[cb],
+                    "meter_value": [
+                        {
+                            "timestamp": at,
+                            "sampled_value": [{"value": "500", "unit": "Wh"}],
+                        }
+                    ],
+                },
+            )
+            for cb in IDS
+        ]
+    )
+    assert [type(error) for _, error in outcomes] == [
+        type(None),
+        InternalError,
+        type(None),
+    ]
+    db.session.rollback()
+    stored = db.session.scalars(select(MeterValue.session_id)).all()
+    assert sorted(stored) == sorted([started["CB-1"], started["CB-3"]])
+    energy = {s.id: s.energy_kwh for s in db.session.scalars(select(ChargingSession))}
+    assert (energy[started["CB-1"]], energy[started["CB-2"]]) == (0.5, 0.0)
+
+
+def test_a_station_removed_while_connected_is_refused_and_the_others_stored(
+    app, handler, registered
+):
+    outcomes = handler.run_batch([_status("CB-1"), _status("GONE"), _status("CB-3")])
+    assert [type(error) for _, error in outcomes] == [
+        type(None),
+        SecurityError,
+        type(None),
+    ]
+    assert _statuses() == ["CB-1", "CB-3"]
+
+
+def test_messages_from_many_stations_at_once_are_all_stored_and_answered(
+    connect, create_site, create_station
+):
+    site = create_site()
+    ids = [f"CB-{n:02}" for n in range(12)]
+    for cb in ids:
+        create_station(site, cb, mode=OutletMode.OPEN)
+    answers: list[Any] = []
+
+    def report(cb: str) -> None:
+        with connect(cb) as station:
+            for status in ("Preparing", "Charging", "Available"):
+                answers.append(
+                    station.call(
+                        call.StatusNotification(
+                            connector_id=1, error_code="NoError", status=status
+                        )
+                    )
+                )
+
+    threads = [threading.Thread(target=report, args=(cb,)) for cb in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(answers) == 36
+    assert eventually(lambda: len(_statuses()) == 36)
+
+
+# The handler threads and the mailbox, on their own.
+
+
+def test_calls_queued_while_the_handler_thread_is_busy_come_as_one_batch():
+    batches: list[list[int]] = []
+    busy = threading.Event()
+    release = threading.Event()
+
+    def runner(calls: Sequence[int]) -> list[tuple[Any, BaseException | None]]:
+        batches.append(list(calls))
+        if calls[0] == 0:
+            busy.set()
+            release.wait(5)
+        return [(n * 10, None) for n in calls]
+
+    async def scenario() -> list[int]:
+        executor = BatchExecutor(Mailbox(asyncio.get_running_loop()), workers=1)
+        try:
+            first = asyncio.ensure_future(executor.run(runner, 0))
+            await asyncio.to_thread(busy.wait, 5)
+            rest = [asyncio.ensure_future(executor.run(runner, n)) for n in (1, 2, 3)]
+            await asyncio.sleep(0.05)
+            release.set()
+            return list(await asyncio.gather(first, *rest))
+        finally:
+            await asyncio.to_thread(executor.stop, 5)
+
+    assert asyncio.run(scenario()) == [0, 10, 20, 30]
+    assert batches == [[0], [1, 2, 3]]
+
+
+def test_a_runner_that_raises_fails_its_calls_instead_of_hanging():
+    def runner(calls: Sequence[int]) -> list[tuple[Any, BaseException | None]]:
+        raise RuntimeError("bug")
+
+    async def scenario() -> None:
+        executor = BatchExecutor(Mailbox(asyncio.get_running_loop()), workers=1)
+        try:
+            await asyncio.wait_for(executor.run(runner, 1), 5)
+        finally:
+            await asyncio.to_thread(executor.stop, 5)
+
+    with pytest.raises(RuntimeError, match="bug"):
+        asyncio.run(scenario())
+
+
+def test_calls_posted_while_the_loop_is_busy_run_in_order_after_one_wake_up():
+    async def scenario() -> tuple[list[tuple[int, int]], int, bool]:
+        loop = asyncio.get_running_loop()
+        mailbox = Mailbox(loop)
+        wake_ups = 0
+        schedule = loop.call_soon_threadsafe
+
+        def counted(*args: Any) -> Any:
+            nonlocal wake_ups
+            wake_ups += 1
+            return schedule(*args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        ran: list[tuple[int, int]] = []
+        threads_seen: set[int] = set()
+
+        def note(sender: int, n: int) -> None:
+            threads_seen.add(threading.get_ident())
+            ran.append((sender, n))
+
+        def sender(s: int) -> None:
+            for n in range(500):
+                mailbox.post(note, s, n)
+
+        threads = [threading.Thread(target=sender, args=(s,)) for s in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:  # the loop is busy (blocked here) meanwhile
+            thread.join(10)
+        while len(ran) < 2000:
+            await asyncio.sleep(0.01)
+        return ran, wake_ups, threads_seen == {threading.get_ident()}
+
+    ran, wake_ups, only_on_the_loop = asyncio.run(scenario())
+    for s in range(4):
+        assert [n for sender, n in ran if sender == s] == list(range(500))
+    assert (wake_ups, only_on_the_loop) == (1, True)
