@@ -215,9 +215,10 @@ def mark_connected(station: Station, *, endpoint: str | None = None) -> bool:
     """Note that the station is online; a "no network" alarm on it resolves.
 
     Coalesced: a station already online and seen within `LAST_SEEN_RESOLUTION` is
-    left as it is (no write). Such a station has no "no network" alarm either: the
-    offline check only picks stations silent for a whole threshold, and marks them
-    offline as it raises the alarm. Returns whether anything was written.
+    left as it is (no write). A station already online has no "no network" alarm to
+    resolve: the offline check marks a station offline in the same unit of work that
+    raises the alarm, so only a station that was offline is looked at. Returns
+    whether anything was written.
     """
     now = utcnow()
     if station.online and not endpoint and seen_recently(station.last_seen_at, now):
@@ -227,8 +228,8 @@ def mark_connected(station: Station, *, endpoint: str | None = None) -> bool:
     station.last_seen_at = now
     if endpoint:
         station.endpoint_address = endpoint[:255]
-    alarms.resolve_alarms(station=station, kinds=(AlarmKind.NO_NETWORK,))
     if not was_online:
+        alarms.resolve_alarms(station=station, kinds=(AlarmKind.NO_NETWORK,))
         events.record_event(EventKind.CONNECTED, "station connected", station=station)
         signals.announce(
             db.session(), signals.station_connected, station_id=station.id, booted=False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.security import generate_password_hash
 
 from app.extensions import db
@@ -149,6 +149,24 @@ def test_silence_past_the_threshold_raises_no_network_and_contact_resolves_it(st
     assert alarm.kind is AlarmKind.NO_NETWORK and not station.online
     stations.record_heartbeat(station)
     assert _active_alarms() == []
+
+
+def test_an_online_station_seen_again_writes_last_seen_without_an_alarm_lookup(
+    station,
+):
+    stations.mark_connected(station)
+    db.session.commit()
+    station.last_seen_at = utcnow() - timedelta(seconds=30)  # past the coalescing
+    db.session.commit()
+    db.session.refresh(station)
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert stations.mark_connected(station)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert [s.split()[0] for s in statements] == ["UPDATE"]
 
 
 def test_a_station_that_changes_protocol_gets_its_commands_in_the_new_one(station):
