@@ -30,8 +30,9 @@ OCPP_COMMAND_TIMEOUT = 30.0  # seconds a station has to answer a command
 OCPP_FETCH_CONFIG_ON_BOOT = True  # spec §9: fetch the key table on first contact
 OCPP_MESSAGE_LOG = True  # store every frame / SOAP message per station
 OCPP_MESSAGE_LOG_DAYS = 30  # how long the message log is kept
-# Threads that run OCPP 1.6 station messages against the database, per process;
-# 0 = sized to the database: 1 on SQLite (one writer at a time), else its pool size
+# Threads that run OCPP 1.6 station messages against the database, per process; each
+# takes the messages queued up as one batch. 0 = the default, 1 (measured best, see
+# docs/ocpp-performance.md); use worker processes for more cores.
 OCPP_HANDLER_THREADS = 0
 
 # Schedule (spec §6b)

@@ -133,12 +133,8 @@ def test_a_failed_write_answers_internal_error_and_the_retry_is_stored(
     )
 
 
-def test_handler_threads_follow_the_database(app):
-    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///x.db"
+def test_one_handler_thread_runs_the_messages_unless_configured(app):
     app.config["OCPP_HANDLER_THREADS"] = 0
-    sqlite_threads = handler_threads(app)
-    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://h/db"
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 8, "max_overflow": 2}
-    postgres_threads = handler_threads(app)
+    default = handler_threads(app)
     app.config["OCPP_HANDLER_THREADS"] = 3
-    assert (sqlite_threads, postgres_threads, handler_threads(app)) == (1, 10, 3)
+    assert (default, handler_threads(app)) == (1, 3)
