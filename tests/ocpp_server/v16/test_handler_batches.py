@@ -65,10 +65,14 @@ def _statuses() -> list[str]:
 
 
 def _engine_events(name: str, run) -> list[Any]:
+    """The engine's `name` events raised by this thread (not the app's others)
+    while `run` runs."""
     seen: list[Any] = []
+    this_thread = threading.get_ident()
 
     def note(*args: Any) -> None:
-        seen.append(args)
+        if threading.get_ident() == this_thread:
+            seen.append(args)
 
     event.listen(db.engine, name, note)
     try:
