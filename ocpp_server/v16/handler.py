@@ -6,7 +6,9 @@ context. The messages that queued up while the thread was busy come as one batch
 only then are they answered. When any message of a batch fails, the batch is rolled
 back and its messages are run again one by one, each its own unit of work, so a
 failure still rolls back only its own message and answers InternalError (the
-station sends it again) while the others are stored.
+station sends it again) while the others are stored. When the database itself fails
+(down, or locked past its timeout), every message of the batch answers InternalError
+at once: run one by one, each would wait for the database again.
 
 Per connection it remembers when the station's last-seen time was last written
 (`_seen`): a Heartbeat inside `stations.LAST_SEEN_RESOLUTION` of that is answered
@@ -27,6 +29,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from ocpp.exceptions import InternalError, SecurityError
 from ocpp.v16 import call_result
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.extensions import db
 from app.models import ChargingSession, Station, utcnow
@@ -58,8 +61,13 @@ class PortalStationHandler:
                 try:
                     results = [self._dispatch(call) for call in calls]
                     db.session.commit()
-                except Exception:
+                except Exception as exc:
                     db.session.rollback()
+                    if _database_unavailable(exc):  # one by one would wait N times
+                        log.warning(
+                            "database unavailable: %d messages refused", len(calls)
+                        )
+                        return [(None, _unavailable(exc))] * len(calls)
                     log.info("a batch of %d failed; one by one now", len(calls))
                 else:
                     self._remember(batch.seen)
@@ -321,6 +329,19 @@ class _Batch:
                 [station.id for station in self._stations.values()]
             )
         return self._stations.get(chargebox_id)
+
+
+def _database_unavailable(exc: BaseException | None) -> bool:
+    """The database itself failed (down, locked past its timeout), not the message."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def _unavailable(exc: Exception) -> InternalError:
+    error = InternalError(description="The central system could not store this")
+    error.__cause__ = exc
+    return error
 
 
 def _attempt(fn: Callable[[StationCall], Any], call: StationCall) -> Outcome:

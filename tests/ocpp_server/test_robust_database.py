@@ -25,7 +25,7 @@ from flask import Flask
 from lxml import etree
 from ocpp.exceptions import InternalError
 from ocpp.v16 import call, call_result
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import create_app
 from app.config import normalise_database_url
@@ -42,6 +42,7 @@ from app.models import (
 from app.services import topology
 from ocpp_server.v15.routes import RULE as SOAP_RULE
 from ocpp_server.v15.soap import CS_NS
+from ocpp_server.v16.handlers import CallContext, StationCall
 from tests.conftest import LiveServer
 from tests.ocpp_server.robust_postgres import PrivatePostgres
 from tests.ocpp_server.v15.conftest import ENV, envelope, post
@@ -274,6 +275,36 @@ def test_a_sqlite_database_locked_past_its_timeout_is_an_internal_error(
         assert answer.id_tag_info["status"] == "Accepted"
     with sqlite_portal.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ChargingSession)) == 1
+
+
+def test_a_batch_that_finds_sqlite_locked_is_refused_at_once_not_one_by_one(
+    sqlite_portal: LiveServer,
+) -> None:
+    app = sqlite_portal.app
+    handler = app.extensions["ocpp16"].handler
+    calls = [
+        StationCall(
+            CallContext(STATION_16, f"status-{status}", "StatusNotification"),
+            "status_notification",
+            {"connector_id": 1, "error_code": "NoError", "status": status},
+        )
+        for status in ("Preparing", "Charging", "Available")
+    ]
+    with app.app_context():
+        engine = db.engine
+    waits: list[Any] = []
+    note = waits.append
+    event.listen(engine, "handle_error", note)
+    lock = _lock(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    try:
+        outcomes = handler.run_batch(calls)
+    finally:
+        lock.rollback()
+        lock.close()
+        event.remove(engine, "handle_error", note)
+    assert [type(error) for _, error in outcomes] == [InternalError] * 3
+    assert len(waits) == 1  # one wait for the lock, not one per message
+    assert [error for _, error in handler.run_batch(calls)] == [None] * 3
 
 
 def test_a_locked_sqlite_database_is_a_soap_fault_for_ocpp15(
