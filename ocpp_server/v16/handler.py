@@ -50,7 +50,7 @@ class PortalStationHandler:
         self._app = app
         # chargebox id -> last_seen_at as committed, while the station is online
         self._seen: dict[str, datetime] = {}
-        # per thread, while it runs a batch: chargebox id -> last seen to remember
+        # per thread: the batch it runs (_Batch), if any
         self._local = threading.local()
 
     def run_batch(self, calls: Sequence[StationCall]) -> list[Outcome]:
@@ -63,11 +63,13 @@ class PortalStationHandler:
                     db.session.commit()
                 except Exception as exc:
                     db.session.rollback()
+                    for chargebox_id in batch.chargebox_ids:
+                        self._seen.pop(chargebox_id, None)
                     if _database_unavailable(exc):  # one by one would wait N times
                         log.warning(
                             "database unavailable: %d messages refused", len(calls)
                         )
-                        return [(None, _unavailable(exc))] * len(calls)
+                        return [(None, _unavailable(exc)) for _ in calls]
                     log.info("a batch of %d failed; one by one now", len(calls))
                 else:
                     self._remember(batch.seen)

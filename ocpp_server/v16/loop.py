@@ -162,7 +162,7 @@ class BatchExecutor:
                     outcomes = runner([item.call for item in items])
                 except Exception as exc:  # a runner must not raise; fail its calls
                     log.exception("batch runner failed")
-                    outcomes = [(None, exc)] * len(items)
+                    outcomes = [(None, exc) for _ in items]
                 settled.extend(zip(items, outcomes, strict=True))
                 start = end
             try:
