@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -160,7 +161,12 @@ def test_an_online_station_seen_again_writes_last_seen_without_an_alarm_lookup(
     db.session.commit()
     db.session.refresh(station)
     statements: list[str] = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    this_thread = threading.get_ident()
+
+    def listen(*args: object) -> None:  # this thread's, not an earlier test's threads
+        if threading.get_ident() == this_thread:
+            statements.append(str(args[2]))
+
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
         assert stations.mark_connected(station)
