@@ -344,8 +344,8 @@ class StationConnection:
 
 def _message_type(frame: str) -> int | None:
     """The MessageTypeId of an OCPP-J frame (2 CALL, 3 CALLRESULT, 4 CALLERROR)."""
-    head = frame[:8].lstrip(" \t\r\n[")
-    return int(head[0]) if head[:1].isdigit() else None
+    head = frame[:8].lstrip(" \t\r\n[")[:1]
+    return int(head) if head in ("2", "3", "4") else None
 
 
 def _wake(ws: WebSocket) -> None:

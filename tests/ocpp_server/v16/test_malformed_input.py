@@ -140,3 +140,27 @@ def test_a_frame_without_an_id_to_answer_is_dropped_and_the_connection_survives(
     url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
     replies = run_async(_exchange(url, [frame]))
     assert [r[1] for r in replies] == ["alive"]
+
+
+@pytest.mark.parametrize(
+    "frame", ["³", "٢ not a call"], ids=["superscript-digit", "arabic-indic-digit"]
+)
+def test_a_frame_opening_with_a_non_ascii_digit_leaves_nothing_waiting_for_an_answer(
+    live_server, station_record, frame, caplog
+):
+    """Such a frame is no CALL: dropped like any frame without an id to answer, and
+    the connection counts no call in flight (a graceful close would wait for it)."""
+    url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
+    registry = live_server.app.extensions["ocpp16"].registry
+
+    async def exchange() -> tuple[list[Any], bool]:
+        async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:
+            await ws.send(frame)
+            await ws.send(json.dumps([2, "alive", "Heartbeat", {}]))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            return reply, registry.get("000003586").idle
+
+    reply, idle = run_async(exchange())
+    assert reply[:2] == [3, "alive"]
+    assert idle
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
