@@ -4,7 +4,7 @@ Threads involved for one station connection:
 
 * the flask-sock handler thread (werkzeug/gunicorn worker thread) runs
   :meth:`StationConnection.pump`: it blocks in ``ws.receive(timeout=...)`` and
-  hands every text frame to the event loop with ``call_soon_threadsafe``;
+  posts every text frame to the event loop's mailbox (:class:`~.loop.Mailbox`);
 * simple-websocket's own reader thread (reads the socket, answers pings);
 * the per-process event loop thread (:mod:`.loop`), where the
   :class:`~.central_system.CentralSystem` lives and which performs the writes.
@@ -92,8 +92,8 @@ class StationConnection:
         ws: WebSocket,
         loop: asyncio.AbstractEventLoop,
         send_executor: concurrent.futures.Executor,
+        mailbox: Mailbox,
         *,
-        mailbox: Mailbox | None = None,
         frame_sink: FrameSink | None = None,
         send_mode: SendMode = "auto",
         direct_send_max: int = 2048,
@@ -306,12 +306,7 @@ class StationConnection:
 
     def pump(self, poll_interval: float = 10.0) -> None:
         """Forward frames to the loop until the connection ends (blocking)."""
-        ws, sink = self._ws, self._frame_sink
-        post = (
-            self._mailbox.post
-            if self._mailbox is not None
-            else self.loop.call_soon_threadsafe
-        )
+        ws, sink, post = self._ws, self._frame_sink, self._mailbox.post
         try:
             while not self._close_started.is_set():
                 data = ws.receive(timeout=poll_interval)
@@ -421,7 +416,7 @@ def serve_station(
             ws,
             loop,
             send_executor,
-            mailbox=mailbox,
+            mailbox,
             frame_sink=frame_sink,
             send_mode=options.send_mode,
             direct_send_max=options.direct_send_max,
