@@ -1,58 +1,68 @@
-"""Bridge between a flask-sock (simple-websocket) connection and asyncio.
+"""A station's WebSocket, read and written on the process's event loop.
 
-Threads involved for one station connection:
+flask-sock routes the upgrade and simple-websocket answers the handshake (the
+sub-protocol, permessage-deflate). From then on the connection belongs to the event
+loop (:mod:`.loop`): simple-websocket is given a reader "thread" that never starts
+(:class:`HandOver`, its ``thread_class``), and the socket goes to asyncio
+(``loop.connect_accepted_socket``) together with the wsproto state the handshake
+left. One loop reads and writes every connection of the process:
 
-* the flask-sock handler thread (werkzeug/gunicorn worker thread) runs
-  :meth:`StationConnection.pump`: it blocks in ``ws.receive(timeout=...)`` and
-  posts every text frame to the event loop's mailbox (:class:`~.loop.Mailbox`);
-* simple-websocket's own reader thread (reads the socket, answers pings);
-* the per-process event loop thread (:mod:`.loop`), where the
-  :class:`~.central_system.CentralSystem` lives and which performs the writes.
+* no thread wakes per frame (before: simple-websocket's reader thread and the
+  route's pump thread, two GIL hand-overs for every frame in);
+* a write never blocks: asyncio buffers it; a station that stops reading is dropped
+  once its buffer has stayed full for ``send_timeout``;
+* the keep-alive pings and the frame size limit of ``SOCK_SERVER_OPTIONS``
+  (``ping_interval``, ``max_message_size``) are kept here, as simple-websocket kept
+  them.
 
-Writes.  ``ws.send`` is a blocking ``socket.send`` and simple-websocket does no
-locking (wsproto state and the permessage-deflate compressor are shared), so
-all application writes of a connection are serialised on the loop thread.  A
-write is done *directly* from the loop when it cannot block: the socket polls
-writable and the frame is small (<= ``direct_send_max``; with Linux's default
-16 KiB minimum send buffer, POLLOUT guarantees that much free space).  Otherwise
-(slow reader, big frame) it goes to the dedicated ``ocpp-send`` thread pool, in
-order, with a timeout after which the socket is shut down.  So a station that
-stops reading can never stall the loop for everybody else.
+The route's thread (werkzeug's or gunicorn's) only waits for the connection to end
+(:meth:`StationConnection.wait_finished`), because the server closes the socket once
+that thread returns. TLS must end in front of the portal (docs/production.md): a
+TLS socket cannot be handed over and is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
-import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from simple_websocket import ConnectionClosed
+from wsproto.connection import Connection, ConnectionState
+from wsproto.events import (
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError
 
 from .central_system import CallOutcome, CentralSystem, TransportClosed
 from .frames import Direction
 from .handlers import StationHandler
-from .loop import Mailbox, get_loop, get_mailbox, get_send_executor
+from .loop import get_loop
 
 if TYPE_CHECKING:
     from .registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
 
-SendMode = Literal["auto", "direct", "thread"]
-
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+
+#: Bytes asyncio may buffer for a station before writes wait for it to read.
+WRITE_BUFFER_HIGH = 256 * 1024
 
 _EOF = object()
 
@@ -61,86 +71,88 @@ class WebSocket(Protocol):
     """The subset of ``simple_websocket.Server`` used here."""
 
     sock: socket.socket
+    ws: Any  #: wsproto's WSConnection, past the handshake
     connected: bool
     subprotocol: str | None
+    ping_interval: float | None
+    max_message_size: int | None
 
-    def send(self, data: str | bytes) -> None: ...
-    def receive(self, timeout: float | None = None) -> str | bytes | None: ...
     def close(self, reason: int | None = None, message: str | None = None) -> None: ...
+
+
+class HandOver:
+    """simple-websocket's ``thread_class`` for the OCPP endpoint: the reader thread
+    it would start never starts; the event loop reads the socket instead."""
+
+    name = "ocpp-handed-over"
+
+    def __init__(self, target: Callable[[], None] | None = None, **_: Any) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def is_alive(self) -> bool:
+        return False
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
 
 
 FrameSink = Callable[[str, Direction, str], None]
 
 
-@dataclass
-class SendStats:
-    direct: int = 0
-    threaded: int = 0
-    direct_max_s: float = 0.0
-    direct_total_s: float = 0.0
-    samples: list[float] = field(
-        default_factory=list
-    )  #: direct send durations, only if sampling enabled
-
-
-class StationConnection:
-    """One station's WebSocket, seen as ``async recv()/send()`` by ``ocpp``."""
+class StationConnection(asyncio.Protocol):
+    """One station's WebSocket: ``recv()/send()`` for the ``ocpp`` ChargePoint, an
+    asyncio protocol for the socket. Everything but :meth:`close_soon` and
+    :meth:`wait_finished` runs on the loop."""
 
     def __init__(
         self,
         chargebox_id: str,
         ws: WebSocket,
         loop: asyncio.AbstractEventLoop,
-        send_executor: concurrent.futures.Executor,
-        mailbox: Mailbox,
         *,
         frame_sink: FrameSink | None = None,
-        send_mode: SendMode = "auto",
-        direct_send_max: int = 2048,
         send_timeout: float = 30.0,
+        close_timeout: float = 2.0,
         max_pending_frames: int = 64,
-        sample_send_times: bool = False,
     ) -> None:
         self.chargebox_id = chargebox_id
         self.loop = loop
-        self._mailbox = mailbox
         self.charge_point: CentralSystem | None = None
-        self.runner: asyncio.Task[None] | None = (
-            None  #: task running charge_point.start()
-        )
+        #: task running charge_point.start()
+        self.runner: asyncio.Task[None] | None = None
         self.connected_at = time.time()
-        self.stats = SendStats()
+        self.replaced = False
+        #: set when the socket is closed (from any thread: wait_finished)
+        self.finished = threading.Event()
         self._ws = ws
-        self._send_executor = send_executor
+        self._protocol: Connection = ws.ws.connection
+        self._ping_interval = ws.ping_interval or None
+        self._max_message_size = ws.max_message_size or None
         self._frame_sink = frame_sink
-        self._send_mode: SendMode = send_mode
-        self._direct_send_max = direct_send_max
         self._send_timeout = send_timeout
+        self._close_timeout = close_timeout
         self._max_pending_frames = max_pending_frames
-        self._sample = sample_send_times
+        self._transport: asyncio.Transport | None = None
+        self._unsent: list[bytes] = []  # written before the socket was attached
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
-        self._closed = False  # written on the loop thread only
+        self._parts: list[Any] = []  # a fragmented message so far
+        self._size = 0
+        self._closed = False
         self._closed_event = asyncio.Event()
         self._close_started = threading.Event()
-        self._send_lock = asyncio.Lock()
-        self._queued_writes = 0
-        self._poller: Any = None
-        # request/response traffic: don't let Nagle hold back small frames
-        with contextlib.suppress(AttributeError, OSError):
-            ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            self._poller = select.poll()
-            self._poller.register(ws.sock.fileno(), select.POLLOUT)
-        except (AttributeError, OSError, ValueError):
-            self._send_mode = "thread" if send_mode == "auto" else send_mode
-        self.replaced = False
+        self._writable: asyncio.Future[None] | None = None  # set while paused
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._pong_received = True
         # For a graceful close (shutdown): CALLs received vs answers sent, and
         # registry calls to the station still waiting for its answer.
         self._calls_in = 0
         self._answers_out = 0
         self._calls_out = 0
 
-    # -------------------------------------------------- Transport (loop side)
+    # -------------------------------------------- Transport (for the ChargePoint)
 
     @property
     def closed(self) -> bool:
@@ -160,69 +172,151 @@ class StationConnection:
         if self._frame_sink is not None:
             self._frame_sink(self.chargebox_id, "out", message)
         self._answers_out += _message_type(message) in (3, 4)
-        await self._write(lambda: self._ws.send(message), len(message))
+        self._write(self._protocol.send(TextMessage(data=message)))
+        if self._writable is not None:  # the station reads slowly: wait for it
+            await asyncio.shield(self._writable)
+            if self._closed:
+                raise TransportClosed(self.chargebox_id)
 
     async def wait_closed(self) -> None:
         await self._closed_event.wait()
 
-    # ----------------------------------------------------------- write path
+    # ------------------------------------------------- asyncio.Protocol (socket)
 
-    def _can_write_directly(self, size: int) -> bool:
-        if self._send_mode == "direct":
-            return True
-        if self._send_mode == "thread" or size > self._direct_send_max:
-            return False
-        return any(ev & select.POLLOUT for _, ev in self._poller.poll(0))
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
+        if self._unsent:
+            transport.write(b"".join(self._unsent))
+            self._unsent.clear()
+        if self._closed:  # closed before the socket was attached
+            self._await_close_reply()
+        elif self._ping_interval:
+            self._timers["ping"] = self.loop.call_later(self._ping_interval, self._ping)
 
-    def _write_now(self, op: Callable[[], None]) -> None:
+    def data_received(self, data: bytes) -> None:
         try:
-            op()
-        except (ConnectionClosed, OSError) as exc:
-            raise TransportClosed(self.chargebox_id) from exc
-
-    async def _write(self, op: Callable[[], None], size: int) -> None:
-        # Direct only when no threaded write is queued or running, to keep order.
-        if self._queued_writes == 0 and self._can_write_directly(size):
-            if self._sample:
-                started = time.perf_counter()
-                self._write_now(op)
-                elapsed = time.perf_counter() - started
-                self.stats.samples.append(elapsed)
-                self.stats.direct_total_s += elapsed
-                self.stats.direct_max_s = max(self.stats.direct_max_s, elapsed)
-            else:
-                self._write_now(op)
-            self.stats.direct += 1
+            self._protocol.receive_data(data)
+        except LocalProtocolError:  # data after the close handshake
             return
-        self.stats.threaded += 1
-        self._queued_writes += 1
-        # A separate task owns the lock until the thread is really done, so a
-        # cancelled caller (e.g. a call() timing out) cannot let a second write
-        # run concurrently with one still in progress.
-        task = self.loop.create_task(self._write_in_thread(op))
-        task.add_done_callback(_consume_exception)
-        await asyncio.shield(task)
+        self._handle_events()
 
-    async def _write_in_thread(self, op: Callable[[], None]) -> None:
-        try:
-            async with self._send_lock:
-                future = self.loop.run_in_executor(
-                    self._send_executor, self._write_now, op
-                )
-                done, _ = await asyncio.wait({future}, timeout=self._send_timeout)
-                if not done:
-                    log.warning(
-                        "%s: send blocked for %.0fs, aborting connection",
-                        self.chargebox_id,
-                        self._send_timeout,
-                    )
-                    self._shutdown_socket()
-                    await asyncio.wait({future}, timeout=5.0)
-                    self._mark_closed()
-                    raise TransportClosed(self.chargebox_id)
-                future.result()
-        finally:
-            self._queued_writes -= 1
+    def eof_received(self) -> bool:
+        self._protocol.receive_data(None)  # the connection is gone: 1006
+        self._handle_events()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        self._mark_closed()
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self.finished.set()
+
+    def pause_writing(self) -> None:
+        self._writable = self.loop.create_future()
+        self._timers["stall"] = self.loop.call_later(self._send_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self._writable = None
+        timer = self._timers.pop("stall", None)
+        if timer is not None:
+            timer.cancel()
+
+    # --------------------------------------------------------- inbound frames
+
+    def _handle_events(self) -> None:
+        protocol, out = self._protocol, []
+        for event in protocol.events():
+            if isinstance(event, TextMessage | BytesMessage):
+                if not self._closed:  # past a close, only its answer matters
+                    self._message_part(event)
+            elif isinstance(event, Ping):
+                out.append(protocol.send(event.response()))
+            elif isinstance(event, Pong):
+                self._pong_received = True
+            elif isinstance(event, CloseConnection):
+                self._closed_by_peer(event, out)
+                return
+        if out:
+            self._write(b"".join(out))
+
+    def _message_part(self, event: TextMessage | BytesMessage) -> None:
+        self._size += len(event.data)
+        if self._max_message_size and self._size > self._max_message_size:
+            self._close_on_loop(CLOSE_MESSAGE_TOO_BIG, "Message is too big")
+            return
+        if not event.message_finished:
+            self._parts.append(event.data)
+            return
+        data: Any = event.data
+        if self._parts:
+            self._parts.append(data)
+            data = ("" if isinstance(data, str) else b"").join(self._parts)
+            self._parts = []
+        self._size = 0
+        if not isinstance(data, str):  # OCPP-J uses text frames; be lenient
+            data = bytes(data).decode("utf-8", errors="replace")
+        if self._frame_sink is not None:
+            self._frame_sink(self.chargebox_id, "in", data)
+        self._feed(data)
+
+    def _feed(self, data: str) -> None:
+        if self._closed:
+            return
+        if self._inbox.qsize() >= self._max_pending_frames:
+            log.warning(
+                "%s: %d frames pending, closing", self.chargebox_id, self._inbox.qsize()
+            )
+            self._close_on_loop(CLOSE_POLICY_VIOLATION, "Too many unprocessed messages")
+            return
+        self._calls_in += _message_type(data) == 2
+        self._inbox.put_nowait(data)
+
+    def _closed_by_peer(self, event: CloseConnection, out: list[bytes]) -> None:
+        state = self._protocol.state
+        if state is ConnectionState.REMOTE_CLOSING:  # the peer closes: answer
+            out.append(self._protocol.send(event.response()))
+        elif state is ConnectionState.OPEN:  # a frame wsproto cannot parse
+            out.append(self._protocol.send(CloseConnection(event.code, event.reason)))
+        self._mark_closed()
+        if out:
+            self._write(b"".join(out))
+        if self._transport is not None:
+            self._transport.close()  # the server closes TCP first (RFC 6455 7.1.1)
+
+    # ------------------------------------------------------------------ writes
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is None:
+            self._unsent.append(data)
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
+    def _stalled(self) -> None:
+        log.warning(
+            "%s: send blocked for %.0fs, aborting connection",
+            self.chargebox_id,
+            self._send_timeout,
+        )
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _ping(self) -> None:
+        if self._closed:
+            return
+        if not self._pong_received:
+            self._close_on_loop(CLOSE_POLICY_VIOLATION, "Ping/Pong timeout")
+            return
+        self._pong_received = False
+        self._write(self._protocol.send(Ping()))
+        assert self._ping_interval is not None
+        self._timers["ping"] = self.loop.call_later(self._ping_interval, self._ping)
 
     # ---------------------------------------------- graceful close (shutdown)
 
@@ -257,24 +351,22 @@ class StationConnection:
             self._inbox.put_nowait(_EOF)
 
     def _close_on_loop(self, code: int, reason: str) -> None:
+        """Send a close frame; the socket closes on the peer's answer or after
+        ``close_timeout``."""
         self._close_started.set()
         if self._closed:
             return
         self._mark_closed()
-        task = self.loop.create_task(self._send_close(code, reason))
-        task.add_done_callback(_consume_exception)
+        with contextlib.suppress(LocalProtocolError):
+            self._write(self._protocol.send(CloseConnection(code, reason)))
+        if self._transport is not None:
+            self._await_close_reply()
 
-    async def _send_close(self, code: int, reason: str) -> None:
-        def close() -> None:
-            try:
-                self._ws.close(code, reason)
-            finally:
-                _wake(self._ws)
-
-        try:
-            await self._write(close, 64)
-        except TransportClosed:
-            _wake(self._ws)
+    def _await_close_reply(self) -> None:
+        assert self._transport is not None
+        self._timers["close"] = self.loop.call_later(
+            self._close_timeout, self._transport.abort
+        )
 
     def close_soon(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
         """Close from any thread (thread-safe, non-blocking, idempotent)."""
@@ -284,77 +376,27 @@ class StationConnection:
         try:
             self.loop.call_soon_threadsafe(self._close_on_loop, code, reason)
         except RuntimeError:  # loop already closed
-            _wake(self._ws)
+            self._abandon()
 
-    def _shutdown_socket(self) -> None:
+    def wait_finished(self, poll_interval: float = 10.0) -> None:
+        """The route's thread: block until the socket is closed, or the loop is
+        gone (interpreter or test shutdown)."""
+        while not self.finished.wait(poll_interval):
+            if self.loop.is_closed() or not self.loop.is_running():
+                log.debug("%s: event loop gone", self.chargebox_id)
+                self._abandon()
+                return
+
+    def _abandon(self) -> None:
         with contextlib.suppress(OSError):
             self._ws.sock.shutdown(socket.SHUT_RDWR)
-
-    # ------------------------------------------------ inbound (pump thread)
-
-    def _feed(self, data: str) -> None:
-        if self._closed:
-            return
-        if self._inbox.qsize() >= self._max_pending_frames:
-            log.warning(
-                "%s: %d frames pending, closing", self.chargebox_id, self._inbox.qsize()
-            )
-            self._close_on_loop(CLOSE_POLICY_VIOLATION, "Too many unprocessed messages")
-            return
-        self._calls_in += _message_type(data) == 2
-        self._inbox.put_nowait(data)
-
-    def pump(self, poll_interval: float = 10.0) -> None:
-        """Forward frames to the loop until the connection ends (blocking)."""
-        ws, sink, post = self._ws, self._frame_sink, self._mailbox.post
-        try:
-            while not self._close_started.is_set():
-                data = ws.receive(timeout=poll_interval)
-                if data is None:
-                    continue
-                if isinstance(data, bytes):  # OCPP-J uses text frames; be lenient
-                    data = data.decode("utf-8", errors="replace")
-                if sink is not None:
-                    sink(self.chargebox_id, "in", data)
-                post(self._feed, data)
-        except ConnectionClosed:
-            pass
-        except RuntimeError:  # event loop closed (interpreter/test shutdown)
-            log.debug("%s: event loop gone", self.chargebox_id)
-
-    def release(self, grace: float = 2.0) -> None:
-        """Pump thread, after pump(): make sure the socket is not left behind.
-
-        simple-websocket's reader thread only exits when the peer answers our
-        close frame (or the socket errors); do not wait for a peer that never
-        does.
-        """
-        reader: threading.Thread | None = getattr(self._ws, "thread", None)
-        if reader is not None and reader is not threading.current_thread():
-            reader.join(grace)
-            if reader.is_alive():
-                self._shutdown_socket()
-                reader.join(grace)
+        self.finished.set()
 
 
 def _message_type(frame: str) -> int | None:
     """The MessageTypeId of an OCPP-J frame (2 CALL, 3 CALLRESULT, 4 CALLERROR)."""
     head = frame[:8].lstrip(" \t\r\n[")[:1]
     return int(head) if head in ("2", "3", "4") else None
-
-
-def _wake(ws: WebSocket) -> None:
-    """Wake a pump blocked in ``ws.receive()`` (simple-websocket internals)."""
-    event = getattr(ws, "event", None)
-    if event is not None:
-        event.set()
-
-
-def _consume_exception(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        exc = task.exception()
-        if not isinstance(exc, TransportClosed):
-            log.error("OCPP write task failed", exc_info=exc)
 
 
 async def run_charge_point(
@@ -375,15 +417,14 @@ async def run_charge_point(
 
 @dataclass(frozen=True)
 class ConnectionOptions:
-    send_mode: SendMode = "auto"
-    direct_send_max: int = 2048
     send_timeout: float = 30.0
+    #: how long a close waits for the station's answering close frame
+    close_timeout: float = 2.0
     max_pending_frames: int = 64
-    #: how often the pump wakes up without traffic (closing also wakes it)
+    #: how often a route thread checks that the event loop still runs
     poll_interval: float = 10.0
     fetch_configuration_on_boot: bool = True
     configuration_timeout: float = 30.0
-    sample_send_times: bool = False
 
 
 SUBPROTOCOL = "ocpp1.6"
@@ -398,31 +439,30 @@ def serve_station(
     frame_sink: FrameSink | None = None,
     options: ConnectionOptions = ConnectionOptions(),
 ) -> None:
-    """Body of the flask-sock route: runs in the connection's handler thread."""
+    """Body of the flask-sock route: runs in the connection's route thread."""
     if ws.subprotocol != SUBPROTOCOL:
         # Only reachable if SOCK_SERVER_OPTIONS lists other sub-protocols too
         # and the client preferred one of those.
         ws.close(CLOSE_PROTOCOL_ERROR, f"{SUBPROTOCOL} sub-protocol required")
         return
+    if isinstance(ws.sock, ssl.SSLSocket):
+        log.error("%s: TLS must end in front of the portal", chargebox_id)
+        ws.close(CLOSE_INTERNAL_ERROR, "TLS is not served here")
+        return
+    ws.connected = False  # the loop owns the socket: flask-sock must not close it
 
     loop = get_loop()
-    send_executor = get_send_executor()
-    mailbox = get_mailbox()
 
     async def start() -> StationConnection:
-        # All asyncio objects (queues, events, locks) are created on the loop.
+        # All asyncio objects (queues, events) are created on the loop.
         conn = StationConnection(
             chargebox_id,
             ws,
             loop,
-            send_executor,
-            mailbox,
             frame_sink=frame_sink,
-            send_mode=options.send_mode,
-            direct_send_max=options.direct_send_max,
             send_timeout=options.send_timeout,
+            close_timeout=options.close_timeout,
             max_pending_frames=options.max_pending_frames,
-            sample_send_times=options.sample_send_times,
         )
         cp = CentralSystem(
             chargebox_id,
@@ -432,25 +472,31 @@ def serve_station(
             configuration_timeout=options.configuration_timeout,
         )
         conn.charge_point = cp
-        conn.runner = asyncio.get_running_loop().create_task(
+        conn.runner = loop.create_task(
             run_charge_point(conn, cp), name=f"ocpp-cp-{chargebox_id}"
         )
         return conn
 
-    conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    async def attach(conn: StationConnection) -> None:
+        await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
 
+    conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     previous = registry.register(conn)
     if previous is not None:
         previous.replaced = True
         previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
     _notify(handler.station_connected, chargebox_id)
     try:
-        conn.pump(options.poll_interval)
+        # Read only now: the station's first message finds it marked connected.
+        asyncio.run_coroutine_threadsafe(attach(conn), loop).result(10)
+        conn.wait_finished(options.poll_interval)
+    except Exception:
+        log.exception("%s: connection failed", chargebox_id)
+        conn._abandon()
     finally:
         conn.close_soon()
         was_current = registry.unregister(conn)
         _notify(handler.station_disconnected, chargebox_id, replaced=not was_current)
-        conn.release()
 
 
 def _notify(method: Callable[..., None], *args: Any, **kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 """Observation of every OCPP frame in and out (for a message log).
 
-The hot paths (pump thread for inbound, event loop for outbound) only put the
+The hot path (the event loop, for frames in and out) only puts the
 raw text and a timestamp on a queue.  A single daemon thread per process
 parses the frame, correlates CALLRESULT/CALLERROR frames with the action of the
 CALL they answer, and calls the user hook with the frames of up to ``LINGER``

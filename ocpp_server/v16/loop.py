@@ -1,25 +1,22 @@
 """One asyncio event loop per process, running in a daemon thread.
 
-The ``ocpp`` library is asyncio based while flask-sock runs one OS thread per
-WebSocket connection.  All ``ChargePoint`` objects of a process live on a
-single event loop that runs in a background daemon thread.  The loop is
+The ``ocpp`` library is asyncio based while flask-sock runs the upgrade in a
+server thread.  All ``ChargePoint`` objects of a process, and their sockets, live
+on a single event loop that runs in a background daemon thread.  The loop is
 started lazily on first use and transparently re-created when the PID changes,
 so a ``gunicorn --preload`` fork (or any other fork) gets its own loop instead
 of a reference to a thread that does not exist in the child.
 
 Besides the loop, the per-process state holds:
 
-* a mailbox (:meth:`Mailbox.post`) through which the connections' pump threads
-  hand frames to the loop: one wake-up of the loop carries every frame posted
-  since the last one, instead of a wake-up (a self-pipe write and a GIL hand-over)
-  per frame;
 * the handler threads (:class:`BatchExecutor`): station messages waiting for
   them are taken together, run as one batch (the station handler commits a
-  batch once) and settled on the loop with one wake-up;
+  batch once) and settled on the loop through a mailbox (:class:`Mailbox`) with
+  one wake-up;
 * the loop's default executor (``asyncio.to_thread``), for the rarer
-  synchronous work (configuration received);
-* a small dedicated executor for WebSocket writes that could block
-  (see :mod:`.connection`), so a stuck station cannot starve the handlers.
+  synchronous work (configuration received).
+
+The loop itself reads and writes the stations' sockets (:mod:`.connection`).
 """
 
 from __future__ import annotations
@@ -44,8 +41,6 @@ T = TypeVar("T")
 HANDLER_WORKERS = 32
 #: Most station messages one handler thread takes as one batch.
 MAX_BATCH = 50
-#: Size of the executor used for WebSocket writes that could block.
-SEND_WORKERS = 8
 
 #: What a batch runner returns per call: (result, None) or (None, exception).
 Outcome = tuple[Any, BaseException | None]
@@ -194,7 +189,6 @@ class _LoopState:
     pid: int
     loop: asyncio.AbstractEventLoop
     thread: threading.Thread
-    send_executor: concurrent.futures.ThreadPoolExecutor
     mailbox: Mailbox
     handlers: BatchExecutor
 
@@ -203,15 +197,11 @@ _lock = threading.Lock()
 _state: _LoopState | None = None
 
 
-def configure(
-    *, handler_workers: int | None = None, send_workers: int | None = None
-) -> None:
-    """Set executor sizes; only affects loops created afterwards."""
-    global HANDLER_WORKERS, SEND_WORKERS
+def configure(*, handler_workers: int | None = None) -> None:
+    """Set the handler thread count; only affects loops created afterwards."""
+    global HANDLER_WORKERS
     if handler_workers is not None:
         HANDLER_WORKERS = handler_workers
-    if send_workers is not None:
-        SEND_WORKERS = send_workers
 
 
 def _run(loop: asyncio.AbstractEventLoop) -> None:
@@ -229,9 +219,6 @@ def _start() -> _LoopState:
             max_workers=HANDLER_WORKERS, thread_name_prefix="ocpp-handler"
         )
     )
-    send_executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=SEND_WORKERS, thread_name_prefix="ocpp-send"
-    )
     thread = threading.Thread(
         target=_run, args=(loop,), name="ocpp-event-loop", daemon=True
     )
@@ -239,7 +226,7 @@ def _start() -> _LoopState:
     mailbox = Mailbox(loop)
     handlers = BatchExecutor(mailbox, HANDLER_WORKERS)
     log.info("Started OCPP event loop thread in pid %s", os.getpid())
-    return _LoopState(os.getpid(), loop, thread, send_executor, mailbox, handlers)
+    return _LoopState(os.getpid(), loop, thread, mailbox, handlers)
 
 
 def _get_state() -> _LoopState:
@@ -261,10 +248,6 @@ def _get_state() -> _LoopState:
 def get_loop() -> asyncio.AbstractEventLoop:
     """Return this process's OCPP event loop, starting it if needed."""
     return _get_state().loop
-
-
-def get_send_executor() -> concurrent.futures.Executor:
-    return _get_state().send_executor
 
 
 def get_mailbox() -> Mailbox:
@@ -321,7 +304,6 @@ def stop_loop(timeout: float = 5.0) -> None:
     state.handlers.stop(timeout)
     state.loop.call_soon_threadsafe(state.loop.stop)
     state.thread.join(timeout)
-    state.send_executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _after_fork_in_child() -> None:

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, request
 from flask_sock import Sock
 
-from .connection import SUBPROTOCOL, ConnectionOptions, WebSocket, serve_station
+from .connection import (
+    SUBPROTOCOL,
+    ConnectionOptions,
+    HandOver,
+    WebSocket,
+    serve_station,
+)
 from .frames import FrameDispatcher, FrameHook
 from .handlers import StationHandler
 from .registry import ConnectionRegistry
@@ -31,7 +37,7 @@ Admitter = Callable[[str, str | None, str | None], int | None]
 EXTENSION_KEY = "ocpp16"
 DEFAULT_SOCK_SERVER_OPTIONS = {
     "subprotocols": [SUBPROTOCOL],
-    "ping_interval": 60,  # simple-websocket pings; no pong by the next ping -> closed
+    "ping_interval": 60,  # pings; no pong by the next ping -> closed
     "max_message_size": 256 * 1024,  # bigger frames -> close 1009
 }
 
@@ -73,6 +79,8 @@ def init_ocpp16(
         raise ValueError(
             f"SOCK_SERVER_OPTIONS['subprotocols'] must contain {SUBPROTOCOL!r}"
         )
+    # The event loop reads the socket after the handshake (connection.py).
+    app.config["SOCK_SERVER_OPTIONS"] = {**sock_options, "thread_class": HandOver}
 
     bp = Blueprint("ocpp16", __name__, url_prefix=url_prefix)
     sock = Sock()

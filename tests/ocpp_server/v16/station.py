@@ -309,6 +309,11 @@ def running_station(
         async def stop() -> None:
             task.cancel()
             await ws.close()
+            # e.g. a status report sent after an upload, still waiting for its answer
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            for other in others:
+                other.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
