@@ -8,6 +8,9 @@ import dataclasses
 import json
 import logging
 import socket
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 import websockets
 from ocpp.v16 import call
+from werkzeug.serving import make_server
 from websockets.exceptions import ConnectionClosedError
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Event, Ping, Request
@@ -192,3 +196,37 @@ def test_a_station_that_stops_reading_is_dropped_after_the_send_timeout(
     assert elapsed < 10
     assert "send blocked" in caplog.text
     eventually(lambda: "000003586" not in _registry(live_server))
+
+
+def test_a_station_on_a_tls_socket_is_refused_with_1011(app, station_record, tmp_path):
+    """TLS ends at the proxy: a TLS socket cannot be handed to the event loop."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, ssl_context=(str(cert), str(key))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client_tls = ssl.create_default_context()
+    client_tls.check_hostname = False
+    client_tls.verify_mode = ssl.CERT_NONE
+
+    async def scenario() -> int | None:
+        async with websockets.connect(
+            f"wss://127.0.0.1:{server.server_port}/Ocpp/websocket/000003586",
+            subprotocols=["ocpp1.6"],
+            ssl=client_tls,
+        ) as ws:
+            with pytest.raises(ConnectionClosedError) as closed:
+                await ws.recv()
+            return closed.value.rcvd.code if closed.value.rcvd else None
+
+    try:
+        assert run_async(scenario()) == 1011
+    finally:
+        server.shutdown()
+        thread.join(5)
