@@ -4,9 +4,10 @@ Every value can be changed by an environment variable (docs/production.md) or by
 command-line option, which wins over this file.
 
 Worker class: gthread (a thread per connection; each station's WebSocket holds one,
-idle, for its lifetime: the worker's OCPP event loop reads and writes the sockets). Measured against gevent with bench/ocpp_load.py (docs/production.md,
-"Worker class"): gthread answered more messages a second with a far lower p99, both
-at 500 paced stations and at 200 in a closed loop; gevent stays selectable with
+idle, for its lifetime: the worker's OCPP event loop reads and writes the sockets).
+Measured against gevent with bench/ocpp_load.py (docs/production.md, "Worker class"):
+gthread answered more messages a second with a far lower p99, both at 500 paced
+stations and at 200 in a closed loop; gevent stays selectable with
 PORTAL_WORKER_CLASS=gevent (pip install gevent) for many idle stations per worker.
 
 On SIGTERM (a stop, a deploy, `kill -HUP` of the master replacing its workers) a

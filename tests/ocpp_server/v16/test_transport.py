@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import websockets
 from ocpp.v16 import call
-from werkzeug.serving import make_server
 from websockets.exceptions import ConnectionClosedError
+from werkzeug.serving import make_server
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Event, Ping, Request
 
