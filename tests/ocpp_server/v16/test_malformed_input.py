@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import websockets
+from ocpp.v16 import call_result
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -164,3 +165,24 @@ def test_a_frame_opening_with_a_non_ascii_digit_leaves_nothing_waiting_for_an_an
     assert reply[:2] == [3, "alive"]
     assert idle
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_an_invalid_answer_of_the_portal_goes_out_as_internal_error(
+    live_server, station_record
+):
+    """Our own bug must not reach the wire: an answer that fails the OCPP 1.6 schema
+    is replaced by CALLERROR InternalError, and the connection stays open."""
+    state = live_server.app.extensions["ocpp16"]
+
+    class Broken(type(state.handler)):  # type: ignore[misc]
+        def data_transfer(self, ctx: Any, payload: Any) -> Any:
+            return call_result.DataTransfer(status="Perhaps")  # not in the enum
+
+    state.handler = Broken(live_server.app)
+    url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
+    replies = run_async(
+        _exchange(url, ['[2,"d1","DataTransfer",{"vendorId":"com.example"}]'])
+    )
+    broken, alive = replies
+    assert broken[:3] == [4, "d1", "InternalError"], broken
+    assert alive[0] == 3 and "currentTime" in alive[2]
