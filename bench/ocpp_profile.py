@@ -9,6 +9,7 @@ thread hops, lock waits) only ``bench.ocpp_load`` measures.
 
     .venv/bin/python -m bench.ocpp_profile --stations 200 --cycles 5
     .venv/bin/python -m bench.ocpp_profile --group 50   # messages batched as under load
+    .venv/bin/python -m bench.ocpp_profile --history 5000  # outlets with a past
     .venv/bin/python -m bench.ocpp_profile --cprofile /tmp/handler.prof
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python -m bench.ocpp_profile
 
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         help="station messages per handler batch (1: each its own unit of work; "
         "a busy portal takes up to ocpp_server.v16.loop.MAX_BATCH)",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="N",
+        help="meter values each outlet has stored already (a portal that has run "
+        "for a while; a MeterValues looks for repeats among them)",
+    )
     parser.add_argument("--cprofile", metavar="PATH", help="write cProfile stats")
     args = parser.parse_args(argv)
 
@@ -105,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         current = ["setup"]
         with app.app_context():
             engine = db.engine
+            if args.history:
+                _store_history(args.history)
 
         @event.listens_for(engine, "before_cursor_execute")
         def _count(*_: Any) -> None:
@@ -226,6 +238,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _store_history(per_outlet: int) -> None:
+    """Store `per_outlet` energy readings, 5 minutes apart, for every outlet."""
+    from sqlalchemy import insert, select
+
+    from app.extensions import db
+    from app.models import MeterValue, Outlet
+
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for outlet_id in db.session.scalars(select(Outlet.id)).all():
+        db.session.execute(
+            insert(MeterValue),
+            [
+                {
+                    "outlet_id": outlet_id,
+                    "sampled_at": start + timedelta(minutes=5 * i),
+                    "measurand": "Energy.Active.Import.Register",
+                    "value": float(i),
+                    "unit": "Wh",
+                    "context": "Sample.Periodic",
+                }
+                for i in range(per_outlet)
+            ],
+        )
+    db.session.commit()
 
 
 if __name__ == "__main__":

@@ -72,12 +72,18 @@ class MeterValue(Base):
     """One sampled value (energy register, power, current…) reported by a station."""
 
     __tablename__ = "meter_value"
+    __table_args__ = (
+        # A MeterValues looks for repeats of its samples by outlet and time
+        # (charging.record_meter_values): this index keeps that a few entries read,
+        # however long the outlet's history; it serves lookups by outlet alone too.
+        Index("ix_meter_value_outlet_sampled", "outlet_id", "sampled_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("charging_session.id"), index=True
     )
-    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"))
     sampled_at: Mapped[datetime]
     measurand: Mapped[str] = mapped_column(String(60))
     value: Mapped[float] = mapped_column(Float)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import ChargingSession, MeterValue, OutletMode, Role, utcnow
@@ -131,3 +132,39 @@ def test_a_session_on_an_unconfigured_outlet_adds_the_outlet(station):
     session = charging.start_session(station, 3, "x", 0, utcnow()).session
     assert session.outlet_number == 3
     assert sorted(o.number for o in station.outlets) == [1, 2, 3]
+
+
+def test_looking_for_repeated_samples_reads_the_index_not_the_outlets_history(station):
+    """A MeterValues looks for its samples among the outlet's stored ones: by
+    (outlet, time) in the index, so its cost does not grow with the outlet's past
+    (bench: `python -m bench.ocpp_profile --history 5000`)."""
+    lookups: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if (
+            statement.lstrip().upper().startswith("SELECT")
+            and "meter_value" in statement
+        ):
+            lookups.append((statement, parameters))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        charging.record_meter_values(station, 1, [charging.MeterSample(utcnow(), 2.5)])
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert len(lookups) == 1
+    statement, parameters = lookups[0]
+    connection = db.session.connection()
+    raw = connection.connection.dbapi_connection
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    if engine.dialect.name == "sqlite":
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+        assert "ix_meter_value_outlet_sampled (outlet_id=? AND sampled_at=?)" in plan
+    else:  # PostgreSQL: would the planner use the index at all (tables are tiny here)
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        assert "ix_meter_value_outlet_sampled" in plan
+        assert "sampled_at" in plan.split("Index Cond:", 1)[1]
