@@ -237,7 +237,8 @@ class StationConnection(asyncio.Protocol):
                 if not self._closed:  # past a close, only its answer matters
                     self._message_part(event)
             elif isinstance(event, Ping):
-                out.append(protocol.send(event.response()))
+                if protocol.state is ConnectionState.OPEN:  # none after our close
+                    out.append(protocol.send(event.response()))
             elif isinstance(event, Pong):
                 self._pong_received = True
             elif isinstance(event, CloseConnection):

@@ -21,7 +21,14 @@ from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosedError
 from werkzeug.serving import make_server
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Event, Ping, Request
+from wsproto.events import (
+    AcceptConnection,
+    CloseConnection,
+    Event,
+    Ping,
+    Request,
+    TextMessage,
+)
 
 from ocpp_server.v16.central_system import CallStatus
 from tests.ocpp_server.v16.conftest import eventually
@@ -230,3 +237,28 @@ def test_a_station_on_a_tls_socket_is_refused_with_1011(app, station_record, tmp
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def test_a_ping_after_the_portals_close_frame_is_not_answered_and_the_close_completes(
+    live_server, station_record, caplog
+):
+    raw = RawStation(live_server.port, "000003586")
+    try:
+        too_big = TextMessage(
+            data=json.dumps([2, "big", "Heartbeat", {"x": "y" * LIMIT}])
+        )
+        raw.sock.sendall(raw.ws.send(too_big))
+        closing = [
+            e for e in raw.events_until_closed(5) if isinstance(e, CloseConnection)
+        ]
+        assert [c.code for c in closing] == [1009]
+        # A ping crosses the portal's close frame, then the station answers the close.
+        ping = bytes([0x89, 0x80 | 4]) + bytes(4) + b"late"  # masked with zeros
+        raw.sock.sendall(ping + raw.ws.send(closing[0].response()))
+        after = b""
+        while chunk := raw.sock.recv(65536):  # until the portal ends TCP
+            after += chunk  # (the dev server may still write its HTTP 200)
+        assert b"\x8a" not in after  # no pong frame
+    finally:
+        raw.close()
+    assert "Fatal error" not in caplog.text
