@@ -30,13 +30,14 @@ def open_station(connect, create_site, create_station):
 
 
 def _statements_during(live_server, run) -> list[str]:
-    """SQL the portal ran for station messages while `run` ran (the log aside)."""
+    """SQL the portal's handler threads ran for station messages while `run` ran
+    (not the message log, nor background work a signal started, e.g. on connect)."""
     with live_server.app.app_context():
         engine = db.engine
     seen: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:
-        if threading.current_thread().name != "ocpp-frame-log":  # the message log
+        if threading.current_thread().name.startswith("ocpp-handler"):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
