@@ -29,7 +29,6 @@ import logging
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -123,7 +122,6 @@ class StationConnection(asyncio.Protocol):
         self.charge_point: CentralSystem | None = None
         #: task running charge_point.start()
         self.runner: asyncio.Task[None] | None = None
-        self.connected_at = time.time()
         self.replaced = False
         #: set when the socket is closed (from any thread: wait_finished)
         self.finished = threading.Event()
