@@ -243,7 +243,6 @@ def record_meter_values(
         ):
             session.meter_kwh = reading
             session.energy_kwh = round(reading - session.meter_start_kwh, 4)
-    db.session.flush()
     signals.announce(
         db.session(),
         signals.meter_values_recorded,
@@ -266,20 +265,31 @@ def _sample_key(sample: MeterSample) -> tuple[datetime, str, str, str, float]:
 def _stored_samples(
     outlet_id: int, samples: list[MeterSample]
 ) -> set[tuple[datetime, str, str, str, float]]:
-    """Return the keys of the outlet's stored samples taken at these samples' times."""
+    """Return the keys of the outlet's samples taken at these samples' times: those
+    stored, and those added in this unit of work and not yet flushed (read from the
+    session, so looking for them does not flush every pending row first)."""
     times = {sample.sampled_at for sample in samples}
     if not times:
         return set()
-    rows = db.session.execute(
-        select(
-            MeterValue.sampled_at,
-            MeterValue.measurand,
-            MeterValue.phase,
-            MeterValue.context,
-            MeterValue.value,
-        ).where(MeterValue.outlet_id == outlet_id, MeterValue.sampled_at.in_(times))
+    with db.session.no_autoflush:
+        rows = db.session.execute(
+            select(
+                MeterValue.sampled_at,
+                MeterValue.measurand,
+                MeterValue.phase,
+                MeterValue.context,
+                MeterValue.value,
+            ).where(MeterValue.outlet_id == outlet_id, MeterValue.sampled_at.in_(times))
+        )
+        keys = {tuple(row) for row in rows}
+    keys.update(
+        (value.sampled_at, value.measurand, value.phase, value.context, value.value)
+        for value in db.session.new
+        if isinstance(value, MeterValue)
+        and value.outlet_id == outlet_id
+        and value.sampled_at in times
     )
-    return {tuple(row) for row in rows}  # type: ignore[misc]
+    return keys  # type: ignore[return-value]
 
 
 def stop_session(
@@ -324,7 +334,6 @@ def stop_session(
         node_name=str(session.outlet),
         details={"reason": reason, "tag": tag_text},
     )
-    db.session.flush()
     signals.announce(
         db.session(),
         signals.session_stopped,

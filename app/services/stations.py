@@ -234,7 +234,6 @@ def mark_connected(station: Station, *, endpoint: str | None = None) -> bool:
         signals.announce(
             db.session(), signals.station_connected, station_id=station.id, booted=False
         )
-    db.session.flush()
     return True
 
 
@@ -352,7 +351,6 @@ def record_status(
         )
     elif not was_healthy:
         alarms.resolve_alarms(station=station, outlet=outlet, kinds=_BY_STATUS)
-    db.session.flush()
 
 
 # Alarms a status report speaks for (not "no network", not "not registered").

@@ -128,6 +128,17 @@ def test_every_meter_sample_is_stored(station):
     assert session.energy_kwh == pytest.approx(2.5)
 
 
+def test_a_meter_values_repeated_before_the_first_is_written_is_stored_once(station):
+    """A retry can reach the same unit of work as the original (both queued in one
+    batch): the repeat check also looks at the samples not yet flushed."""
+    session = charging.start_session(station, 1, "x", 0, utcnow()).session
+    samples = [charging.MeterSample(utcnow(), 2.5, unit="kWh")]
+    charging.record_meter_values(station, 1, samples, session.id)
+    charging.record_meter_values(station, 1, samples, session.id)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(MeterValue.id))) == 1
+
+
 def test_a_session_on_an_unconfigured_outlet_adds_the_outlet(station):
     session = charging.start_session(station, 3, "x", 0, utcnow()).session
     assert session.outlet_number == 3

@@ -170,6 +170,7 @@ def test_an_online_station_seen_again_writes_last_seen_without_an_alarm_lookup(
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
         assert stations.mark_connected(station)
+        db.session.flush()  # the unit of work writes it
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
     assert [s.split()[0] for s in statements] == ["UPDATE"]

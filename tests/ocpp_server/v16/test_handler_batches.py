@@ -93,6 +93,21 @@ def test_the_messages_of_a_batch_are_committed_once(app, handler, registered):
     assert _statuses() == list(IDS)
 
 
+def test_a_batch_writes_its_rows_at_its_commit_not_message_by_message(
+    app, handler, registered
+):
+    handler.run_batch([_status(cb) for cb in IDS])  # online now: no alarm to resolve
+    statements = _engine_events(
+        "before_cursor_execute",
+        lambda: handler.run_batch([_status(cb, "Finishing") for cb in IDS]),
+    )
+    inserts = [s for s in statements if s[2].startswith("INSERT INTO event_log")]
+    executions = {id(context) for *_, context, _executemany in inserts}
+    assert len(inserts) == 3
+    assert len(executions) == 1  # one flush wrote the three reports' entries
+    assert _statuses() == sorted(IDS * 2)
+
+
 def test_a_batch_reads_its_stations_together(app, handler, registered):
     statements = _engine_events(
         "before_cursor_execute", lambda: handler.run_batch([_status(cb) for cb in IDS])
