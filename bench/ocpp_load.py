@@ -7,9 +7,10 @@ processes). It connects to ``ws://127.0.0.1:PORT/Ocpp/websocket/<id>`` with the
 the portal sends on first contact), then repeats a cycle of ten messages:
 Heartbeat, StatusNotification Preparing, StartTransaction, StatusNotification
 Charging, MeterValues, MeterValues, Heartbeat, MeterValues, StopTransaction,
-StatusNotification Available. ``--paced RATE``: every station sends RATE messages a
-second (random phase); ``--closed``: a station sends its next message as soon as
-the answer to the previous one arrives.
+StatusNotification Available, each station from its own place in it (a place inside
+a transaction opened during the ramp). ``--paced RATE``: every station sends RATE
+messages a second (random phase); ``--closed``: a station sends its next message as
+soon as the answer to the previous one arrives.
 
 The same load runs, in the same run, against two servers on 127.0.0.1:
 
@@ -22,6 +23,11 @@ The same load runs, in the same run, against two servers on 127.0.0.1:
   app/services and every frame into the message log, as in production.
 * ``baseline``: a bare asyncio ``websockets`` + ``ocpp`` central system that answers
   every message and persists nothing (synchronous schema validation).
+
+The window starts once the portal has stored the configuration it fetched from every
+station on first contact (a GetConfiguration after each BootNotification; with
+thousands of fresh stations that backlog runs well past the ramp and would fall into
+the window), then a warm-up.
 
 Measured for ``--duration`` seconds after a warm-up: connections held (stations
 connected before the load and still connected at its end), messages/s (answered
@@ -114,6 +120,7 @@ SUBPROTOCOL = Subprotocol("ocpp1.6")
 SECRET_KEY = "bench-ocpp-load-secret-0123456789abcdef"
 RESPONSE_TIMEOUT = 30.0  # seconds a simulated station waits for an answer
 STOP_GRACE = 5.0  # seconds after the window for calls still in flight
+SETTLE_TIMEOUT = 300.0  # seconds to wait for the first contact's work after the ramp
 CYCLE = (
     "Heartbeat",
     "StatusNotification:Preparing",
@@ -382,6 +389,34 @@ class Server:
     name: str
     kind: str  #: worker class / implementation, for the table
     instances: list[Instance]
+    #: the portal's database, where the first contact's work lands (None: baseline)
+    database_url: str | None = None
+
+    def wait_settled(self, booted: int, timeout: float) -> float | None:
+        """Wait until the portal has stored the configuration it fetched from every
+        booted station on first contact (GetConfiguration after BootNotification),
+        so that work does not fall into the measured window; return the seconds
+        waited, or None when it did not settle in time."""
+        if self.database_url is None or booted == 0:
+            return 0.0
+        from sqlalchemy import create_engine, func, select
+
+        from app.models import StationConfigKey
+
+        engine = create_engine(self.database_url)
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout:
+                with engine.connect() as connection:
+                    stored = connection.execute(
+                        select(func.count(func.distinct(StationConfigKey.station_id)))
+                    ).scalar_one()
+                if stored >= booted:
+                    return time.monotonic() - started
+                time.sleep(0.5)
+            return None
+        finally:
+            engine.dispose()
 
     @property
     def urls(self) -> list[str]:
@@ -467,7 +502,9 @@ def portal_server(
     kind = args.worker_class
     if args.instances > 1 or args.workers > 1:
         kind += f" {args.instances}x{args.workers}"
-    server = Server("portal", kind, instances)
+    from app.config import normalise_database_url
+
+    server = Server("portal", kind, instances, normalise_database_url(database.url))
     try:
         for number in range(args.instances):
             port = free_port()
@@ -753,7 +790,25 @@ class SimStation(StationCycle):
             except (OCPPError, TimeoutError, ConnectionClosed) as exc:
                 self.recorder.errors[f"boot: {type(exc).__name__}"] += 1
                 return False
-            return True
+            return await self._enter_cycle()
+
+    async def _enter_cycle(self) -> bool:
+        """Begin at a random place of the cycle (the same per station from run to
+        run), so a window in which each station sends only a few messages (5,000
+        stations at 0.2 msg/s) still sees the cycle's mix. A place inside a
+        transaction first opens one, during the ramp."""
+        assert self.cp is not None
+        place = random.Random(self.index).randrange(len(CYCLE))
+        if CYCLE.index("StartTransaction") < place <= CYCLE.index("StopTransaction"):
+            self.step = CYCLE.index("StartTransaction")
+            request = self.payload()
+            try:
+                self.advance(request, await self.cp.call(request, suppress=False))
+            except (OCPPError, TimeoutError, ConnectionClosed) as exc:
+                self.recorder.errors[f"start: {type(exc).__name__}"] += 1
+                return False
+        self.step = place
+        return True
 
     def _reader_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -883,6 +938,8 @@ class Row:
     booted: int = 0
     held: int = 0
     ramp_s: float = 0.0
+    #: seconds after the ramp until the first contact's configuration was stored
+    settle_s: float | None = 0.0
     msgs_per_s: float = 0.0
     p50_ms: float = math.nan
     p99_ms: float = math.nan
@@ -953,6 +1010,13 @@ def run_load(
                 )
             row.booted += ready["booted"]
             row.ramp_s = max(row.ramp_s, ready["ramp_s"])
+        row.settle_s = server.wait_settled(row.booted, SETTLE_TIMEOUT)
+        if row.settle_s is None:
+            print(
+                f"  {server.name}: first-contact configuration not all stored after "
+                f"{SETTLE_TIMEOUT:g} s; measuring anyway",
+                flush=True,
+            )
 
         start = time.time() + 0.5
         t0 = start + args.warmup
@@ -1371,7 +1435,14 @@ def main(argv: list[str] | None = None) -> int:
                 if args.redis and args.command_rate > 0:
                     probe = CommandProbe(args, database)
                 rows.append(run_load(server, args, profile, probe))
-                print(f"  portal done: {rows[-1].msgs_per_s:.0f} msg/s", flush=True)
+                settle = rows[-1].settle_s
+                print(
+                    f"  portal done: {rows[-1].msgs_per_s:.0f} msg/s (first-contact "
+                    "configuration stored "
+                    + ("late" if settle is None else f"{settle:.1f} s after the ramp")
+                    + ")",
+                    flush=True,
+                )
         if args.server in ("baseline", "both"):
             with baseline_server(args, tmp) as server:
                 rows.append(run_load(server, args))
