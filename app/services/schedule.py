@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.models import (
@@ -170,14 +170,25 @@ def chain(node: Any) -> list[NodeRef]:
     return refs
 
 
-def _condition(ref: NodeRef) -> Any:
-    column = {
-        NodeKind.SITE: ScheduleRule.site_id,
-        NodeKind.FLOOR: ScheduleRule.floor_id,
-        NodeKind.STATION: ScheduleRule.station_id,
-        NodeKind.OUTLET: ScheduleRule.outlet_id,
-    }[ref.kind]
-    return column == ref.id
+_NODE_COLUMNS = {
+    NodeKind.SITE: "site_id",
+    NodeKind.FLOOR: "floor_id",
+    NodeKind.STATION: "station_id",
+    NodeKind.OUTLET: "outlet_id",
+}
+# Built once: every session start reads the rules of its outlet's chain.
+_RULES_ON = (
+    select(ScheduleRule)
+    .where(
+        or_(
+            *(
+                getattr(ScheduleRule, column).in_(bindparam(column, expanding=True))
+                for column in _NODE_COLUMNS.values()
+            )
+        )
+    )
+    .order_by(ScheduleRule.id)
+)
 
 
 def rules_on(refs: Sequence[NodeRef]) -> dict[NodeRef, list[ScheduleRule]]:
@@ -185,11 +196,10 @@ def rules_on(refs: Sequence[NodeRef]) -> dict[NodeRef, list[ScheduleRule]]:
     found: dict[NodeRef, list[ScheduleRule]] = {ref: [] for ref in refs}
     if not refs:
         return found
-    rows = db.session.scalars(
-        select(ScheduleRule)
-        .where(or_(*(_condition(ref) for ref in refs)))
-        .order_by(ScheduleRule.id)
-    )
+    ids: dict[str, list[int | None]] = {c: [] for c in _NODE_COLUMNS.values()}
+    for ref in refs:
+        ids[_NODE_COLUMNS[ref.kind]].append(ref.id)
+    rows = db.session.scalars(_RULES_ON, ids)
     for rule in rows:
         found.setdefault(rule_node(rule), []).append(rule)
     return found

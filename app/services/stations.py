@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,21 +86,24 @@ class ConfigKey:
     readonly: bool
 
 
+# Built once: every station message reads its station (charging.py says why).
+_BY_IDENTITY = select(Station).where(Station.chargebox_id == bindparam("chargebox_id"))
+_WITH_OUTLETS = (
+    select(Station)
+    .where(Station.chargebox_id.in_(bindparam("chargebox_ids", expanding=True)))
+    .options(selectinload(Station.outlets))
+)
+
+
 def find_station(chargebox_id: str) -> Station | None:
     """Return the station with this identity, if registered."""
-    return db.session.scalars(
-        select(Station).where(Station.chargebox_id == chargebox_id)
-    ).first()
+    return db.session.scalars(_BY_IDENTITY, {"chargebox_id": chargebox_id}).first()
 
 
 def find_stations(chargebox_ids: Collection[str]) -> dict[str, Station]:
     """The registered stations among these identities, with their outlets, by
     chargebox id: what a batch of their messages reads, in two statements."""
-    found = db.session.scalars(
-        select(Station)
-        .where(Station.chargebox_id.in_(chargebox_ids))
-        .options(selectinload(Station.outlets))
-    )
+    found = db.session.scalars(_WITH_OUTLETS, {"chargebox_ids": list(chargebox_ids)})
     return {station.chargebox_id: station for station in found}
 
 
