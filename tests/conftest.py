@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -19,7 +20,7 @@ from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db, limiter
 from app.models import Base, Floor, OutletMode, Protocol, Role, Site, Station, User
-from app.services import accounts, topology
+from app.services import accounts, background, topology
 
 PASSWORD = "secret123"
 
@@ -128,6 +129,11 @@ def app(_schema: None, app_config: dict[str, Any]) -> Iterator[Flask]:
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)
 
+    # Background work an earlier test started (load management, after a commit) must
+    # not hold a transaction while this test empties the tables: on PostgreSQL the
+    # TRUNCATE would wait for it, and it for the TRUNCATE's queue.
+    with contextlib.suppress(TimeoutError):
+        background.wait_idle()
     with application.app_context():
         _empty_tables()
         limiter.reset()  # rate-limit counters live in process memory across tests

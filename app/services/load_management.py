@@ -400,9 +400,12 @@ def _refresh_managed_sites(*, force: bool = False) -> None:
 
 
 def apply_site(site_id: int, now: datetime | None = None) -> list[Push]:
-    """Rebalance a site, commit, then push each change to its station."""
-    _refresh_managed_sites()
+    """Rebalance a site, commit, then push each change to its station.
+
+    The site's lock is taken before any statement: a thread waiting for it holds no
+    transaction (and so no table lock) that the thread holding it could wait for."""
     with _site_lock(site_id):
+        _refresh_managed_sites()
         pushes = rebalance_site(site_id, now)
         db.session.commit()
         for push in pushes:
