@@ -14,6 +14,9 @@ stock library (ocpp 2.1.0) it changes how frames are routed:
   order, while CALLRESULT/CALLERROR frames are routed to the waiting ``call()``
   immediately.  So a handler that is busy (in a thread) never delays the
   response to a central-system CALL.
+* A CALL is handled (``_handle_call``) in the library's steps without the
+  library's per-message costs: schemas compiled at start-up (:mod:`.schemas`),
+  payload keys converted through a cache, the answer validated once.
 * OCPP 1.6 spells two error codes differently from 2.0.1; the library emits
   the 2.0.1 spelling ``FormatViolation``.  Outgoing codes are normalised to
   the 1.6 enum (``FormationViolation``, ``OccurenceConstraintViolation``).
@@ -28,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+import inspect
 import json
 import logging
 import re
@@ -36,7 +41,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ocpp import messages
-from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.charge_point import (
+    _raise_key_error,
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import (
     FormationViolationError,
     FormatViolationError,
@@ -50,6 +61,7 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
+from . import schemas
 from .handlers import CallContext, StationCall, StationHandler
 from .loop import get_handlers
 
@@ -61,6 +73,7 @@ assert hasattr(messages, "ASYNC_VALIDATION"), (
     "ocpp.messages.ASYNC_VALIDATION is gone; re-check the ocpp version"
 )
 messages.ASYNC_VALIDATION = False
+schemas.install()  # every 1.6 schema compiled now, not opened on first use
 
 OCPP_VERSION = "1.6"
 MAX_CAUSE_LENGTH = 200
@@ -162,6 +175,36 @@ def salvage_head(raw: str) -> tuple[int | None, str | None]:
         )
         return type_id, msg[1]
     return None, None
+
+
+@functools.lru_cache(maxsize=1024)
+def _snake_key(key: str) -> str:
+    """The library's camelCase -> snake_case of one key (its regular expressions
+    run once per key, not per message)."""
+    return str(next(iter(camel_to_snake_case({key: None}))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _camel_key(key: str) -> str:
+    return str(next(iter(snake_to_camel_case({key: None}))))
+
+
+def _snake_case(data: Any) -> Any:
+    """``ocpp.charge_point.camel_to_snake_case`` with the keys cached."""
+    if isinstance(data, dict):
+        return {_snake_key(k): _snake_case(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_snake_case(v) for v in data]
+    return data
+
+
+def _camel_case(data: Any) -> Any:
+    """``ocpp.charge_point.snake_to_camel_case`` with the keys cached."""
+    if isinstance(data, dict):
+        return {_camel_key(k): _camel_case(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_camel_case(v) for v in data]
+    return data
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +316,56 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
             except TransportClosed:
                 return
 
+    async def _handle_call(self, msg: Call) -> None:
+        """The library's ``_handle_call``, without its per-message overheads.
+
+        The same steps: route (NotImplemented / NotSupported), validate the request,
+        keys to snake_case, the ``@on`` handler, keys back to camelCase, validate
+        the answer, send it, then the ``@after`` hook. But the key conversions are
+        cached per key (the library runs two regular expressions per key and
+        message), the handler is called without ``inspect.signature`` (every
+        ``@on`` handler here takes ``call_unique_id``), and the answer is validated
+        once. An answer that fails the schema is the portal's bug: InternalError,
+        not the FormatViolation the library would send. Errors raised here are
+        answered by ``_call_worker``."""
+        handlers = self.route_map.get(msg.action)
+        if handlers is None or "_on_action" not in handlers:
+            _raise_key_error(msg.action, OCPP_VERSION)
+        validate = not handlers.get("_skip_schema_validation", False)
+        if validate:
+            messages._validate_payload(msg, OCPP_VERSION)
+        payload = _snake_case(msg.payload)
+        result = handlers["_on_action"](**payload, call_unique_id=msg.unique_id)
+        if inspect.isawaitable(result):
+            result = await result
+        response = msg.create_call_result(
+            _camel_case(remove_nones(serialize_as_dict(result)))
+        )
+        if validate:
+            try:
+                messages._validate_payload(response, OCPP_VERSION)
+            except OCPPError as error:
+                log.error(
+                    "Handler returned an invalid %s response %r: %s",
+                    msg.action,
+                    result,
+                    error,
+                )
+                raise InternalError(
+                    details={
+                        "cause": f"invalid {msg.action} response from central system"
+                    }
+                ) from error
+        await self._send(response.to_json())
+        after = handlers.get("_after_action")
+        if after is not None:
+            if "call_unique_id" in inspect.signature(after).parameters:
+                done = after(**payload, call_unique_id=msg.unique_id)
+            else:
+                done = after(**payload)
+            if inspect.iscoroutine(done):
+                self.spawn(done)
+
     async def _get_specific_response(
         self, unique_id: str, timeout: float
     ) -> CallResult | CallError:
@@ -372,30 +465,11 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
     ) -> Any:
         ctx = CallContext(self.id, unique_id, action)
         try:
-            result = await get_handlers().run(
+            return await get_handlers().run(
                 self.handler.run_batch, StationCall(ctx, method_name, payload)
             )
         except OCPPError as error:
             raise to_v16_error(error) from error
-        self._check_result(action, unique_id, result)
-        return result
-
-    @staticmethod
-    def _check_result(action: Action, unique_id: str, result: Any) -> None:
-        """A handler returning an invalid payload is our bug -> InternalError,
-        not the FormatViolation the library would send."""
-        try:
-            body = snake_to_camel_case(remove_nones(serialize_as_dict(result)))
-            messages._validate_payload(
-                CallResult(unique_id, body, action=action), OCPP_VERSION
-            )
-        except (OCPPError, TypeError, AttributeError) as error:
-            log.error(
-                "Handler returned an invalid %s response %r: %s", action, result, error
-            )
-            raise InternalError(
-                details={"cause": f"invalid {action} response from central system"}
-            ) from error
 
     @on(Action.boot_notification)
     async def on_boot_notification(
