@@ -12,7 +12,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import db
 from app.models import (
@@ -80,6 +81,7 @@ class StopResult:
 # The statements of the per-message path, built once: building a SELECT and its cache
 # key costs more than running it (a MeterValues' repeat check: 180 us built per call,
 # 53 us prebuilt; docs/ocpp-performance.md).
+_NEW_SESSION = insert(ChargingSession).returning(ChargingSession.id)
 _TAG = select(RfidTag).where(RfidTag.tag == bindparam("tag"))
 _SAME_START = select(ChargingSession).where(
     ChargingSession.station_id == bindparam("station_id"),
@@ -169,16 +171,17 @@ def start_session(
         station, 1
     )
     assert outlet is not None  # outlet 1 always exists or is created
-    existing = db.session.scalars(
-        _SAME_START,
-        {
-            "station_id": station.id,
-            "outlet_number": outlet.number,
-            "started_at": started_at,
-            "meter_start_kwh": meter_start_wh / 1000,
-        },
-    ).first()
-    authorization = authorize(station, tag_text, outlet.number)
+    with db.session.no_autoflush:  # sessions are inserted at once (below)
+        existing = db.session.scalars(
+            _SAME_START,
+            {
+                "station_id": station.id,
+                "outlet_number": outlet.number,
+                "started_at": started_at,
+                "meter_start_kwh": meter_start_wh / 1000,
+            },
+        ).first()
+        authorization = authorize(station, tag_text, outlet.number)
     if existing is not None:
         return StartResult(existing, authorization)
     tag = authorization.tag
@@ -187,23 +190,30 @@ def start_session(
         if tag is not None and authorization.status is AuthorizationStatus.ACCEPTED
         else None
     )
-    session = ChargingSession(
-        site_id=station.site_id,
-        station_id=station.id,
-        outlet_id=outlet.id,
-        outlet_number=outlet.number,
-        started_at=started_at,
-        logged_at=utcnow(),
-        authentication=1 if user is not None else 0,
-        tag=(tag_text or None) and tag_text[:20],  # type: ignore[index]
-        user_id=user.id if user else None,
-        meter_start_kwh=meter_start_wh / 1000,
-        meter_kwh=meter_start_wh / 1000,
-        energy_kwh=0.0,
-        reservation_id=reservation_id,
-    )
+    row = {
+        "site_id": station.site_id,
+        "station_id": station.id,
+        "outlet_id": outlet.id,
+        "outlet_number": outlet.number,
+        "started_at": started_at,
+        "ended_at": None,
+        "logged_at": utcnow(),
+        "authentication": 1 if user is not None else 0,
+        "tag": (tag_text or None) and tag_text[:20],  # type: ignore[index]
+        "user_id": user.id if user else None,
+        "meter_start_kwh": meter_start_wh / 1000,
+        "meter_kwh": meter_start_wh / 1000,
+        "energy_kwh": 0.0,
+        "stop_reason": "",
+        "reservation_id": reservation_id,
+    }
+    # Its id is the OCPP transaction id, needed now: the row is inserted on its own
+    # (a flush would write everything the unit of work holds, message by message),
+    # then joins the unit of work as persistent, every column loaded.
+    row["id"] = db.session.connection().execute(_NEW_SESSION, row).scalar_one()
+    session = ChargingSession(**row)
+    make_transient_to_detached(session)
     db.session.add(session)
-    db.session.flush()
     events.record_event(
         EventKind.STATUS,
         f"{outlet}: charging session {session.id} started",

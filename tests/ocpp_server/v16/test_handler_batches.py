@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ocpp.exceptions import InternalError, SecurityError
 from ocpp.v16 import call, call_result
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import (
@@ -107,6 +107,51 @@ def test_a_batch_writes_its_rows_at_its_commit_not_message_by_message(
     # which cannot return many new ids in order; one statement on PostgreSQL)
     assert len(executions) == 1
     assert _statuses() == sorted(IDS * 2)
+
+
+def _start(chargebox_id: str, at: str, unique_id: str = "s") -> StationCall:
+    return StationCall(
+        CallContext(chargebox_id, f"{chargebox_id}-{unique_id}", "StartTransaction"),
+        "start_transaction",
+        {"connector_id": 1, "id_tag": "ANY", "meter_start": 1000, "timestamp": at},
+    )
+
+
+def test_a_start_in_a_batch_writes_its_session_alone_before_the_commit(
+    app, handler, registered
+):
+    """The transaction id is needed at once; the batch's other rows still wait for
+    its commit (a flush for the id would write them message by message)."""
+    handler.run_batch([_status(cb) for cb in IDS])
+    at = datetime.now(UTC).isoformat()
+    batch = [
+        _status("CB-1", "Finishing"),
+        _start("CB-2", at),
+        _status("CB-3", "Finishing"),
+    ]
+    outcomes: list[Any] = []
+    statements = _engine_events(
+        "before_cursor_execute", lambda: outcomes.extend(handler.run_batch(batch))
+    )
+    inserts = [s for s in statements if s[2].startswith("INSERT INTO event_log")]
+    assert len({id(context) for *_, context, _executemany in inserts}) == 1
+    started = outcomes[1][0]
+    session = db.session.get(ChargingSession, started.transaction_id)
+    assert session is not None and session.station.chargebox_id == "CB-2"
+    assert session.meter_start_kwh == 1.0 and session.ended_at is None
+
+
+def test_a_start_repeated_in_the_same_batch_is_the_same_session(
+    app, handler, registered
+):
+    at = datetime.now(UTC).isoformat()
+    outcomes = handler.run_batch(
+        [_start("CB-1", at, "a"), _status("CB-2"), _start("CB-1", at, "b")]
+    )
+    first, repeated = outcomes[0][0], outcomes[2][0]
+    assert first.transaction_id == repeated.transaction_id
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ChargingSession)) == 1
 
 
 def test_a_batch_reads_its_stations_together(app, handler, registered):
