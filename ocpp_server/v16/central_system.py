@@ -236,6 +236,8 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
         self._configuration_timeout = configuration_timeout
         self._configuration_requested = False
         self._incoming: asyncio.Queue[Call | CallError] = asyncio.Queue()
+        #: frames of the station that are owed an answer (queued or being handled)
+        self.owed = 0
         self._background: set[asyncio.Task[Any]] = set()
         # unique ids of call_outcome() calls in flight -> CALLERROR received
         self._tracked: dict[str, CallError | None] = {}
@@ -269,9 +271,9 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
                 bad_action = FormationViolationError(
                     details={"cause": "Action must be a string"}
                 )
-                self._incoming.put_nowait(make_call_error(msg.unique_id, bad_action))
+                self._owe(make_call_error(msg.unique_id, bad_action))
             else:
-                self._incoming.put_nowait(msg)
+                self._owe(msg)
         elif self._call_lock.locked():  # CallResult / CallError -> the waiting call()
             self._response_queue.put_nowait(msg)
         else:  # nobody waits (e.g. a late answer after a timeout): drop it
@@ -292,29 +294,37 @@ class CentralSystem(ChargePoint):  # type: ignore[misc]
             # An unknown MessageTypeId breaks the frame's structure (OCPP-J §4.1.3);
             # the library calls it PropertyConstraintViolation, 1.6 FormationViolation.
             error = FormationViolationError(description="Unknown MessageTypeId")
-        self._incoming.put_nowait(make_call_error(unique_id, error))
+        self._owe(make_call_error(unique_id, error))
+
+    def _owe(self, item: Call | CallError) -> None:
+        """Queue a CALL to handle, or the CALLERROR a frame gets, for the worker."""
+        self.owed += 1
+        self._incoming.put_nowait(item)
 
     async def _call_worker(self) -> None:
         """Handle incoming CALLs one at a time, in arrival order."""
         while True:
             item = await self._incoming.get()
             try:
-                if isinstance(item, CallError):
-                    await self._send(item.to_json())
-                    continue
-                try:
-                    await self._handle_call(item)
-                except OCPPError as error:  # raised by request validation / routing
-                    await self._send(make_call_error(item.unique_id, error).to_json())
-                except TransportClosed:
-                    raise
-                except Exception:
-                    log.exception("%s: error while handling %r", self.id, item)
-                    await self._send(
-                        make_call_error(item.unique_id, InternalError()).to_json()
-                    )
+                await self._answer(item)
             except TransportClosed:
                 return
+            finally:
+                self.owed -= 1
+
+    async def _answer(self, item: Call | CallError) -> None:
+        if isinstance(item, CallError):
+            await self._send(item.to_json())
+            return
+        try:
+            await self._handle_call(item)
+        except OCPPError as error:  # raised by request validation / routing
+            await self._send(make_call_error(item.unique_id, error).to_json())
+        except TransportClosed:
+            raise
+        except Exception:
+            log.exception("%s: error while handling %r", self.id, item)
+            await self._send(make_call_error(item.unique_id, InternalError()).to_json())
 
     async def _handle_call(self, msg: Call) -> None:
         """The library's ``_handle_call``, without its per-message overheads.

@@ -144,10 +144,8 @@ class StationConnection(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None  # set while paused
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._pong_received = True
-        # For a graceful close (shutdown): CALLs received vs answers sent, and
-        # registry calls to the station still waiting for its answer.
-        self._calls_in = 0
-        self._answers_out = 0
+        # For a graceful close (shutdown): registry calls to the station still
+        # waiting for its answer.
         self._calls_out = 0
 
     # -------------------------------------------- Transport (for the ChargePoint)
@@ -169,7 +167,6 @@ class StationConnection(asyncio.Protocol):
             raise TransportClosed(self.chargebox_id)
         if self._frame_sink is not None:
             self._frame_sink(self.chargebox_id, "out", message)
-        self._answers_out += _message_type(message) in (3, 4)
         self._write(self._protocol.send(TextMessage(data=message)))
         if self._writable is not None:  # the station reads slowly: wait for it
             await asyncio.shield(self._writable)
@@ -274,7 +271,6 @@ class StationConnection(asyncio.Protocol):
             )
             self._close_on_loop(CLOSE_POLICY_VIOLATION, "Too many unprocessed messages")
             return
-        self._calls_in += _message_type(data) == 2
         self._inbox.put_nowait(data)
 
     def _closed_by_peer(self, event: CloseConnection, out: list[bytes]) -> None:
@@ -330,8 +326,15 @@ class StationConnection(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        """No CALL of the station unanswered, no call of ours unanswered."""
-        return self._calls_out == 0 and self._answers_out >= self._calls_in
+        """No frame of the station waiting to be read or answered, no call of ours
+        waiting for the station's answer. A frame the portal drops unanswered (no
+        id to answer to, such as ``[2]``) leaves nothing waiting."""
+        cp = self.charge_point
+        return (
+            self._calls_out == 0
+            and self._inbox.empty()
+            and (cp is None or cp.owed == 0)
+        )
 
     async def close_when_idle(self, code: int, reason: str, wait: float) -> None:
         """Close once every message in flight is answered (at most ``wait`` s)."""
@@ -390,12 +393,6 @@ class StationConnection(asyncio.Protocol):
         with contextlib.suppress(OSError):
             self._ws.sock.shutdown(socket.SHUT_RDWR)
         self.finished.set()
-
-
-def _message_type(frame: str) -> int | None:
-    """The MessageTypeId of an OCPP-J frame (2 CALL, 3 CALLRESULT, 4 CALLERROR)."""
-    head = frame[:8].lstrip(" \t\r\n[")[:1]
-    return int(head) if head in ("2", "3", "4") else None
 
 
 async def run_charge_point(

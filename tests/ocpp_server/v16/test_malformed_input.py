@@ -144,13 +144,22 @@ def test_a_frame_without_an_id_to_answer_is_dropped_and_the_connection_survives(
 
 
 @pytest.mark.parametrize(
-    "frame", ["³", "٢ not a call"], ids=["superscript-digit", "arabic-indic-digit"]
+    "frame",
+    ["³", "٢ not a call", "[2]", "[2, 5]", '[2, "cut'],
+    ids=[
+        "superscript-digit",
+        "arabic-indic-digit",
+        "call-type-only",
+        "call-with-a-number-for-id",
+        "call-cut-before-its-id-ends",
+    ],
 )
-def test_a_frame_opening_with_a_non_ascii_digit_leaves_nothing_waiting_for_an_answer(
+def test_a_frame_dropped_unanswered_leaves_nothing_waiting_for_an_answer(
     live_server, station_record, frame, caplog
 ):
-    """Such a frame is no CALL: dropped like any frame without an id to answer, and
-    the connection counts no call in flight (a graceful close would wait for it)."""
+    """A frame without an id to answer to is dropped, even when it opens like a
+    CALL; the connection counts nothing in flight for it (a graceful close would
+    wait for it until its time runs out)."""
     url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
     registry = live_server.app.extensions["ocpp16"].registry
 
