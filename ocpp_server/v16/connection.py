@@ -328,7 +328,8 @@ class StationConnection(asyncio.Protocol):
     def idle(self) -> bool:
         """No frame of the station waiting to be read or answered, no call of ours
         waiting for the station's answer. A frame the portal drops unanswered (no
-        id to answer to, such as ``[2]``) leaves nothing waiting."""
+        id to answer to, such as ``[2]``) leaves nothing waiting. Read it on the
+        loop: an answer is counted once its handling has ended."""
         cp = self.charge_point
         return (
             self._calls_out == 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 import websockets
@@ -14,6 +15,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ChargingSession, EventKind, EventLogEntry
 from tests.ocpp_server.v16.station import run_async
+
+T = TypeVar("T")
 
 # (case, frame, unique id answered, CALLERROR code)
 CASES = [
@@ -168,12 +171,22 @@ def test_a_frame_dropped_unanswered_leaves_nothing_waiting_for_an_answer(
             await ws.send(frame)
             await ws.send(json.dumps([2, "alive", "Heartbeat", {}]))
             reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            return reply, registry.get("000003586").idle
+            connection = registry.get("000003586")
+            return reply, await _on_loop(connection.loop, lambda: connection.idle)
 
     reply, idle = run_async(exchange())
     assert reply[:2] == [3, "alive"]
     assert idle
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def _on_loop(loop: asyncio.AbstractEventLoop, read: Callable[[], T]) -> T:
+    """Read connection state on the portal's event loop, where it changes."""
+
+    async def on_loop() -> T:
+        return read()
+
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(on_loop(), loop))
 
 
 def test_an_invalid_answer_of_the_portal_goes_out_as_internal_error(
