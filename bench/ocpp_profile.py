@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _store_history(per_outlet: int) -> None:
     """Store `per_outlet` energy readings, 5 minutes apart, for every outlet."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, update
 
     from app.extensions import db
     from app.models import MeterValue, Outlet
@@ -263,6 +263,9 @@ def _store_history(per_outlet: int) -> None:
                 for i in range(per_outlet)
             ],
         )
+    if per_outlet:  # as the portal keeps it when it stores a sample
+        newest = start + timedelta(minutes=5 * (per_outlet - 1))
+        db.session.execute(update(Outlet).values(newest_sample_at=newest))
     db.session.commit()
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Base
+from app.models import Base, MeterValue, Outlet, utcnow
 
 
 def test_migrations_match_the_models(app):
@@ -17,3 +21,36 @@ def test_migrations_match_the_models(app):
         )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_the_newest_sample_time_of_an_outlet_is_filled_in_from_its_stored_samples(
+    app, create_site, create_station
+):
+    """Migration 0007 adds `outlet.newest_sample_at` and fills it in from the
+    samples stored before it, so the first MeterValues after the upgrade still
+    finds a retry of one of them (charging.record_meter_values)."""
+    station = create_station(create_site(), outlets=2)
+    first, second = sorted(station.outlets, key=lambda outlet: outlet.number)
+    newest = utcnow().replace(microsecond=0)
+    db.session.add_all(
+        MeterValue(
+            outlet_id=first.id,
+            sampled_at=newest - timedelta(minutes=minutes),
+            measurand="Energy.Active.Import.Register",
+            value=float(minutes),
+        )
+        for minutes in (5, 0, 10)
+    )
+    db.session.commit()
+    ids = first.id, second.id
+    db.session.close()
+
+    downgrade(revision="0006_meter_value_outlet_time")
+    upgrade()
+
+    found = dict(
+        db.session.execute(
+            select(Outlet.id, Outlet.newest_sample_at).where(Outlet.id.in_(ids))
+        ).all()
+    )
+    assert found == {ids[0]: newest, ids[1]: None}

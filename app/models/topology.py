@@ -219,6 +219,10 @@ class Outlet(Base):
     )
     error_code: Mapped[str] = mapped_column(String(40), default="")
     status_at: Mapped[datetime | None]
+    #: The newest time of a meter sample stored for the outlet (None: none stored).
+    #: A MeterValues whose samples are all newer cannot repeat a stored one, so it
+    #: skips the look-up for repeats (charging.record_meter_values).
+    newest_sample_at: Mapped[datetime | None]
 
     station: Mapped[Station] = relationship(back_populates="outlets")
 

@@ -20,6 +20,7 @@ from app.models import (
     ChargingSession,
     EventKind,
     MeterValue,
+    Outlet,
     OutletMode,
     RfidTag,
     Station,
@@ -253,12 +254,17 @@ def record_meter_values(
         outlet = session.outlet
     if outlet is None:
         return  # connector 0 (the station's main meter) is not an outlet's session
-    stored = _stored_samples(outlet.id, samples)
+    stored = _stored_samples(outlet, samples)
     for sample in samples:
         key = _sample_key(sample)
         if key in stored:
             continue  # a retried MeterValues: each sample is stored once (issue #11)
         stored.add(key)
+        if (
+            outlet.newest_sample_at is None
+            or sample.sampled_at > outlet.newest_sample_at
+        ):
+            outlet.newest_sample_at = sample.sampled_at
         db.session.add(
             MeterValue(
                 session_id=session.id if session else None,
@@ -300,14 +306,20 @@ def _sample_key(sample: MeterSample) -> tuple[datetime, str, str, str, float]:
 
 
 def _stored_samples(
-    outlet_id: int, samples: list[MeterSample]
+    outlet: Outlet, samples: list[MeterSample]
 ) -> set[tuple[datetime, str, str, str, float]]:
     """Return the keys of the outlet's samples taken at these samples' times: those
     stored, and those added in this unit of work and not yet flushed (read from the
-    session, so looking for them does not flush every pending row first)."""
+    session, so looking for them does not flush every pending row first).
+
+    A repeat has the time of a stored sample, so samples all newer than the
+    outlet's newest stored one (the usual case: a station reports in time order)
+    need no look-up."""
     times = {sample.sampled_at for sample in samples}
-    if not times:
+    newest = outlet.newest_sample_at
+    if not times or newest is None or min(times) > newest:
         return set()
+    outlet_id = outlet.id
     with db.session.no_autoflush:
         rows = db.session.execute(
             _SAMPLES_AT, {"outlet_id": outlet_id, "times": list(times)}

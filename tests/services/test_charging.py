@@ -145,10 +145,8 @@ def test_a_session_on_an_unconfigured_outlet_adds_the_outlet(station):
     assert sorted(o.number for o in station.outlets) == [1, 2, 3]
 
 
-def test_looking_for_repeated_samples_reads_the_index_not_the_outlets_history(station):
-    """A MeterValues looks for its samples among the outlet's stored ones: by
-    (outlet, time) in the index, so its cost does not grow with the outlet's past
-    (bench: `python -m bench.ocpp_profile --history 5000`)."""
+def _repeat_lookups(work: Any) -> list[tuple[str, Any]]:
+    """The statements that look among stored meter values while `work` runs."""
     lookups: list[tuple[str, Any]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -158,12 +156,72 @@ def test_looking_for_repeated_samples_reads_the_index_not_the_outlets_history(st
         ):
             lookups.append((statement, parameters))
 
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", capture)
+    event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        charging.record_meter_values(station, 1, [charging.MeterSample(utcnow(), 2.5)])
+        work()
     finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return lookups
+
+
+def test_samples_newer_than_every_stored_one_are_stored_without_a_repeat_lookup(
+    station,
+):
+    """A station reports in time order: its next samples cannot repeat a stored
+    one, so no statement looks for them (the outlet keeps its newest sample time)."""
+    session = charging.start_session(station, 1, "x", 0, utcnow()).session
+    first = utcnow()
+    charging.record_meter_values(
+        station, 1, [charging.MeterSample(first, 1.0, unit="kWh")], session.id
+    )
+    db.session.commit()
+    later = [charging.MeterSample(first + timedelta(minutes=1), 2.0, unit="kWh")]
+    lookups = _repeat_lookups(
+        lambda: charging.record_meter_values(station, 1, later, session.id)
+    )
+    db.session.commit()
+    assert lookups == []
+    assert db.session.scalar(select(func.count(MeterValue.id))) == 2
+    assert station.outlets[0].newest_sample_at == first + timedelta(minutes=1)
+
+
+def test_a_late_retry_of_an_older_sample_is_still_stored_once(station):
+    """A retry that arrives after newer samples has the time of a stored one: it
+    is looked for, found and not stored again; a late sample never stored is."""
+    session = charging.start_session(station, 1, "x", 0, utcnow()).session
+    t0 = utcnow()
+    t1, t2 = t0 + timedelta(minutes=1), t0 + timedelta(minutes=2)
+    for at, kwh in ((t0, 1.0), (t2, 3.0)):
+        charging.record_meter_values(
+            station, 1, [charging.MeterSample(at, kwh, unit="kWh")], session.id
+        )
+        db.session.commit()
+    retry = [charging.MeterSample(t0, 1.0, unit="kWh")]
+    late = [charging.MeterSample(t1, 2.0, unit="kWh")]
+    lookups = _repeat_lookups(
+        lambda: charging.record_meter_values(station, 1, retry, session.id)
+    )
+    charging.record_meter_values(station, 1, late, session.id)
+    db.session.commit()
+    assert len(lookups) == 1
+    stored = db.session.scalars(select(MeterValue.value).order_by(MeterValue.value))
+    assert list(stored) == [1.0, 2.0, 3.0]
+    assert station.outlets[0].newest_sample_at == t2
+    assert session.energy_kwh == pytest.approx(3.0)
+
+
+def test_looking_for_repeated_samples_reads_the_index_not_the_outlets_history(station):
+    """A MeterValues that may repeat stored samples looks for them among the
+    outlet's stored ones: by (outlet, time) in the index, so its cost does not grow
+    with the outlet's past (bench: `python -m bench.ocpp_profile --history 5000`)."""
+    at = utcnow()
+    charging.record_meter_values(station, 1, [charging.MeterSample(at, 2.5)])
+    lookups = _repeat_lookups(
+        lambda: charging.record_meter_values(
+            station, 1, [charging.MeterSample(at, 2.5)]
+        )
+    )
+    engine = db.engine
     assert len(lookups) == 1
     statement, parameters = lookups[0]
     connection = db.session.connection()
