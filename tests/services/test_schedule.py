@@ -1,4 +1,4 @@
-"""app/services/schedule.py: windows and caps per node, inherited, with their "why"."""
+"""app/services/schedule/: windows and caps per node, inherited, with their "why"."""
 
 from __future__ import annotations
 
@@ -104,11 +104,11 @@ def test_a_date_exception_closes_a_day_of_the_weekly_window(admin, station):
 
 def test_authorize_answers_blocked_outside_the_window(admin, station, monkeypatch):
     add(admin, station.site, window(7, 18))
-    monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_20)
+    monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_20)
     assert charging.authorize(station, "ANY", 1).status is (
         charging.AuthorizationStatus.BLOCKED
     )
-    monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_08)
+    monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)
     assert charging.authorize(station, "ANY", 1).status is (
         charging.AuthorizationStatus.ACCEPTED
     )
@@ -118,7 +118,7 @@ def test_a_remote_start_outside_the_window_is_refused_with_the_reason(
     admin, station, monkeypatch
 ):
     add(admin, station.site, window(7, 18))
-    monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_20)
+    monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_20)
     with pytest.raises(Conflict, match="outside the charging window of Solna"):
         commands.remote_start(admin, station, "ANY", 1)
 

@@ -16,7 +16,7 @@ MONDAY_08 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 def test_a_weekday_cap_on_a_site_shows_as_the_limit_of_its_outlet(
     page: Page, live_server, create_site, create_station, create_user, monkeypatch
 ):
-    monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_08)  # a Monday morning
+    monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)  # a Monday morning
     create_user(Role.ADMIN, "boss@example.com")
     site = create_site("Solna")
     station = create_station(site, "000003586", outlets=2, mode=OutletMode.RFID)

@@ -100,11 +100,11 @@ def test_a_window_refuses_a_start_outside_it_and_accepts_inside(
     )
     _rule(admin, _site(site_station), window)
     with connect(site_station.chargebox_id) as runner:
-        monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_20)
+        monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_20)
         refused = runner.call(call.Authorize(id_tag="ANY"))
         assert refused.id_tag_info["status"] == "Blocked"
         assert _start(runner, 1).id_tag_info["status"] == "Blocked"
-        monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_08)
+        monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)
         assert runner.call(call.Authorize(id_tag="ANY")).id_tag_info["status"] == (
             "Accepted"
         )
@@ -230,15 +230,15 @@ def test_the_schedule_job_makes_an_outlet_unavailable_outside_its_window(
     )
     with connect(site_station.chargebox_id) as runner:
         eventually(lambda: db.session.get(type(site_station), site_station.id).online)
-        monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_08)
+        monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)
         _rule(admin, NodeRef(NodeKind.OUTLET, site_station.outlets[0].id), window)
         background.wait_idle()
         assert "ChangeAvailability" not in runner.cp.names()
-        monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_20)
+        monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_20)
         load_management.apply_schedule()
         availability = [p for n, p in runner.received if n == "ChangeAvailability"]
         assert availability == [{"connector_id": 1, "type": "Inoperative"}]
-        monkeypatch.setattr(schedule, "utcnow", lambda: MONDAY_08)
+        monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)
         load_management.apply_schedule()
         availability = [p for n, p in runner.received if n == "ChangeAvailability"]
         assert availability[-1] == {"connector_id": 1, "type": "Operative"}
