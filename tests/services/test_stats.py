@@ -1,4 +1,4 @@
-"""app/services/stats.py: chart data aggregated in SQL, per node and role (spec §5, §6)."""
+"""app/services/stats/: chart data aggregated in SQL, per node and role (spec §5, §6)."""
 
 from __future__ import annotations
 
