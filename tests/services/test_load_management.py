@@ -1,4 +1,4 @@
-"""app/services/load_management.py: sharing a site's capacity between outlets."""
+"""app/services/load_management/: sharing a site's capacity between outlets."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import random
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 
 from app.extensions import db
-from app.models import OutletMode, Role, utcnow
+from app.models import OutletAllocation, OutletMode, Role, utcnow
 from app.services import background, charging, load_management, schedule, stations
 from app.services.load_management import Demand, Share, share_capacity
 from app.services.nodes import NodeKind, NodeRef
@@ -214,3 +215,26 @@ def test_the_schedule_job_runs_from_the_command_line(runner, site, create_user):
     result = runner.invoke(args=["jobs", "run", "schedule-application"])
     assert result.exit_code == 0, result.output
     assert "'allocations_pushed': 0" in result.output
+
+
+def test_the_schedule_job_shares_a_capacity_declared_on_a_floor_only(
+    site, create_floor, create_station, create_user
+):
+    admin = create_user(Role.ADMIN)
+    floor = create_floor(site)
+    station = create_station(site, "CP1", floor=floor, outlets=2, mode=OutletMode.OPEN)
+    schedule.set_capacity(admin, NodeRef(NodeKind.FLOOR, floor.id), 20.0)
+    station.online = True  # as if connected, with nobody at the other end
+    station.last_seen_at = utcnow()
+    db.session.commit()
+    background.wait_idle()
+    _start(station, 1, 0)
+    _start(station, 2, 1)
+    ids = [o.id for o in station.outlets]
+    db.session.execute(delete(OutletAllocation))  # as if the receivers never ran
+    db.session.commit()
+    load_management.apply_schedule()
+    assert load_management.allocations(ids) == {
+        ids[0]: (10.0, False),
+        ids[1]: (10.0, False),
+    }

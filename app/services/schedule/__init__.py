@@ -16,6 +16,7 @@ Callers use this package's names: `schedule.start_refusal(...)`.
 
 from app.services.schedule.caps import (
     OutletLimit,
+    allocations,
     limits_now,
     outlet_cap_now,
     outlet_limit_now,
@@ -72,6 +73,7 @@ __all__ = [
     "StartRefusal",
     "add_rule",
     "allocation_profile",
+    "allocations",
     "cap_profiles",
     "capacity_of",
     "closed_outlets",

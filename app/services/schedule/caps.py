@@ -3,7 +3,7 @@ window, its caps, its share of the site's capacity) with the reason for each."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -173,6 +173,19 @@ def outlets_under(user: User, ref: NodeRef) -> list[Outlet]:
     return list(db.session.scalars(scope(stmt, user, Outlet)))
 
 
+def allocations(outlet_ids: Iterable[int]) -> dict[int, tuple[float, bool]]:
+    """Return each outlet's stored share of its site's capacity (amperes, queued), if any."""
+    ids = list(outlet_ids)
+    if not ids:
+        return {}
+    return {
+        row.outlet_id: (row.current_a, row.queued)
+        for row in db.session.scalars(
+            select(OutletAllocation).where(OutletAllocation.outlet_id.in_(ids))
+        )
+    }
+
+
 def limits_now(
     user: User, ref: NodeRef, now: datetime | None = None
 ) -> list[OutletLimit]:
@@ -180,14 +193,7 @@ def limits_now(
     outlets = outlets_under(user, ref)
     refs = sorted({r for outlet in outlets for r in chain(outlet)}, key=str)
     rules = rules_on(refs)
-    held = {
-        row.outlet_id: (row.current_a, row.queued)
-        for row in db.session.scalars(
-            select(OutletAllocation).where(
-                OutletAllocation.outlet_id.in_([o.id for o in outlets])
-            )
-        )
-    }
+    held = allocations(o.id for o in outlets)
     return [
         outlet_limit_now(outlet, rules, now, held.get(outlet.id)) for outlet in outlets
     ]

@@ -1,0 +1,192 @@
+"""Bringing the schedule to the stations: cap profiles, availability by window, a
+re-send on (re)connect, the check of what a station applies, and the schedule job."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import OutletAllocation, OutletSchedule, OutletStatus, Protocol, Station
+from app.services import commands, schedule
+from app.services.load_management.sites import (
+    Push,
+    apply_site,
+    capacities,
+    capacity_site_ids,
+    push_allocation,
+    refresh_managed_sites,
+)
+
+log = logging.getLogger(__name__)
+
+
+def send_cap_profiles(station: Station, *, clear: bool) -> int:
+    """Send the station's cap profiles (1.6 only); with clear, remove those not needed.
+
+    Returns the number of profiles sent.
+    """
+    if station.protocol is not Protocol.OCPP16_JSON:
+        return 0
+    sent = 0
+    for planned in schedule.cap_profiles(station):
+        if planned.profile is not None:
+            commands.send_command(
+                None,
+                station,
+                commands.SetChargingProfile(planned.outlet, planned.profile),
+            )
+            sent += 1
+        elif clear:
+            commands.send_command(
+                None, station, commands.ClearChargingProfile(planned.profile_id)
+            )
+    return sent
+
+
+def apply_windows(station: Station, now: datetime | None = None) -> int:
+    """Make outlets Unavailable outside their windows and Operative again inside.
+
+    Only outlets the schedule itself closed are reopened. Returns commands sent.
+    """
+    sent = 0
+    closed = schedule.closed_outlets(station, now)
+    for outlet in station.outlets:
+        state = db.session.get(OutletSchedule, outlet.id)
+        by_schedule = state is not None and state.closed_by_schedule
+        want_closed = closed.get(outlet.number, False)
+        if want_closed and (
+            not by_schedule or outlet.status is not OutletStatus.UNAVAILABLE
+        ):
+            operative = False
+        elif not want_closed and by_schedule:
+            operative = True
+        else:
+            continue
+        result = commands.send_command(
+            None, station, commands.ChangeAvailability(outlet.number, operative)
+        )
+        sent += 1
+        if result.ok:
+            schedule.outlet_settings(outlet.id).closed_by_schedule = not operative
+            db.session.commit()
+    return sent
+
+
+def resend_station(station_id: int) -> int:
+    """Re-send everything the schedule has for a station that (re)connected."""
+    station = db.session.get(Station, station_id)
+    if station is None or not station.online:
+        return 0
+    managed = station.site_id is not None and capacities(station.site_id) != (
+        None,
+        {},
+    )
+    if not managed and not schedule.has_rules(station):
+        return 0
+    sent = send_cap_profiles(station, clear=False)
+    sent += apply_windows(station)
+    pushed = apply_site(station.site_id) if managed and station.site_id else []
+    sent += len(pushed)
+    if station.protocol is Protocol.OCPP16_JSON:
+        done = {(p.station_id, p.outlet_number) for p in pushed}
+        held = schedule.allocations(o.id for o in station.outlets)
+        for outlet in station.outlets:
+            row = held.get(outlet.id)
+            allocation = db.session.get(OutletAllocation, outlet.id)
+            if row is None or allocation is None or (station.id, outlet.number) in done:
+                continue
+            push_allocation(
+                Push(station.id, outlet.number, allocation.session_id, row[0])
+            )
+            sent += 1
+    return sent
+
+
+def _composite_limit(station: Station, outlet_number: int) -> float | None:
+    """Ask the station for its composite limit now on an outlet (None: none)."""
+    result = commands.query_station(
+        station, commands.GetCompositeSchedule(outlet_number, 60, "A")
+    )
+    if not result.ok:
+        return None
+    found = result.data.get("schedule") or {}
+    periods = found.get("charging_schedule_period") or []
+    if not periods:
+        return None
+    return float(periods[0].get("limit"))
+
+
+def verify_profiles(station: Station, now: datetime | None = None) -> bool:
+    """Compare what the station applies now with what it should; re-send if not.
+
+    Returns True when the profiles were re-sent.
+    """
+    held = schedule.allocations(o.id for o in station.outlets)
+    for outlet in station.outlets:
+        expected = schedule.outlet_cap_now(outlet, now)
+        if outlet.id in held:
+            current = held[outlet.id][0]
+            expected = current if expected is None else min(expected, current)
+        if expected is None:
+            continue
+        reported = _composite_limit(station, outlet.number)
+        if reported is None or abs(reported - schedule.round_limit(expected)) > 0.05:
+            log.info(
+                "%s: outlet %s applies %s A, schedule says %s A: re-sending",
+                station.chargebox_id,
+                outlet.number,
+                reported,
+                expected,
+            )
+            resend_station(station.id)
+            return True
+    return False
+
+
+def apply_schedule(now: datetime | None = None) -> dict[str, int]:
+    """The schedule job: rebalance every site with a capacity, check the profiles of
+    every online OCPP 1.6 station with rules or allocations, apply windows."""
+    site_ids = db.session.scalars(capacity_site_ids())
+    pushed = 0
+    for site_id in sorted(s for s in site_ids if s is not None):
+        pushed += len(apply_site(site_id, now))
+    resent = windows = 0
+    station_ids = list(
+        db.session.scalars(select(Station.id).where(Station.online.is_(True)))
+    )
+    for station_id in station_ids:
+        station = db.session.get(Station, station_id)
+        if station is None:
+            continue
+        has_rules = schedule.has_rules(station)
+        if (
+            station.protocol is Protocol.OCPP16_JSON
+            and (has_rules or schedule.allocations(o.id for o in station.outlets))
+            and verify_profiles(station, now)
+        ):
+            resent += 1
+        if has_rules:
+            windows += apply_windows(station, now)
+    db.session.flush()
+    return {
+        "allocations_pushed": pushed,
+        "stations_resent": resent,
+        "availability": windows,
+    }
+
+
+def apply_rule_change(site_id: int | None, station_ids: Sequence[int]) -> None:
+    """Bring a change of rules, capacity or priority to the stations concerned."""
+    refresh_managed_sites(force=True)
+    for station_id in station_ids:
+        station = db.session.get(Station, station_id)
+        if station is None or not station.online:
+            continue
+        send_cap_profiles(station, clear=True)
+        apply_windows(station)
+    if site_id is not None:
+        apply_site(site_id)
