@@ -90,6 +90,16 @@ def record_create(
     return record_change(actor, "create", obj, diff({}, snapshot(obj)), site_id=site_id)
 
 
+def record_update(
+    actor: User | None, obj: Any, before: Snapshot, *, site_id: int | None = None
+) -> AuditEntry | None:
+    """Audit the fields of a record changed since `before`; nothing when none did."""
+    changes = diff(before, snapshot(obj))
+    if not changes:
+        return None
+    return record_change(actor, "update", obj, changes, site_id=site_id)
+
+
 def record_delete(
     actor: User | None, obj: Any, before: Snapshot, *, site_id: int | None = None
 ) -> AuditEntry:

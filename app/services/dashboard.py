@@ -257,9 +257,7 @@ def update_news(actor: User, item: NewsItem, title: str, body: str) -> NewsItem:
     item.title = _check_news(title)
     item.body = (body or "").strip()
     db.session.flush()
-    changes = audit.diff(before, audit.snapshot(item))
-    if changes:
-        audit.record_change(actor, "update", item, changes)
+    audit.record_update(actor, item, before)
     return item
 
 

@@ -95,9 +95,7 @@ def update_service(
     service.url = url
     service.active = data.active
     db.session.flush()
-    changes = audit.diff(before, audit.snapshot(service))
-    if changes:
-        audit.record_change(actor, "update", service, changes)
+    audit.record_update(actor, service, before)
     webhooks.subscribers_changed()
     return service
 

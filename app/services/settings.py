@@ -83,7 +83,7 @@ def update_general(
     settings.system_name = name
     settings.description = (description or "").strip()
     settings.ftp_address = check_ftp_address(ftp_address)
-    _audit(actor, settings, before)
+    audit.record_update(actor, settings, before)
     return settings
 
 
@@ -134,11 +134,5 @@ def update_policies(actor: User, policies: Policies) -> SystemSettings:
     settings.backup_retention = policies.backup_retention
     if policies.backup_time is not None:
         settings.backup_time = policies.backup_time
-    _audit(actor, settings, before)
+    audit.record_update(actor, settings, before)
     return settings
-
-
-def _audit(actor: User, settings: SystemSettings, before: audit.Snapshot) -> None:
-    changes = audit.diff(before, audit.snapshot(settings))
-    if changes:
-        audit.record_change(actor, "update", settings, changes)

@@ -85,7 +85,7 @@ def update_site(actor: User, site: Site, **fields: object) -> Site:
     for key, value in fields.items():
         setattr(site, key, value)
     db.session.flush()
-    _audit_update(actor, site, before, site.id)
+    audit.record_update(actor, site, before, site_id=site.id)
     return site
 
 
@@ -146,7 +146,7 @@ def update_floor(actor: User, floor: Floor, *, name: str) -> Floor:
         )
     floor.name = name
     db.session.flush()
-    _audit_update(actor, floor, before, floor.site_id)
+    audit.record_update(actor, floor, before, site_id=floor.site_id)
     return floor
 
 
@@ -270,7 +270,7 @@ def update_station(actor: User, station: Station, **fields: object) -> Station:
     for key, value in fields.items():
         setattr(station, key, value)
     db.session.flush()
-    _audit_update(actor, station, before, station.site_id)
+    audit.record_update(actor, station, before, site_id=station.site_id)
     return station
 
 
@@ -357,7 +357,7 @@ def update_outlet(actor: User, outlet: Outlet, **fields: object) -> Outlet:
     for key, value in fields.items():
         setattr(outlet, key, value)
     db.session.flush()
-    _audit_update(actor, outlet, before, outlet.station.site_id)
+    audit.record_update(actor, outlet, before, site_id=outlet.station.site_id)
     return outlet
 
 
@@ -435,11 +435,3 @@ def _delete(obj: object, *parents: tuple[object | None, str]) -> None:
     for parent, collection in parents:
         if parent is not None:
             db.session.expire(parent, [collection])
-
-
-def _audit_update(
-    actor: User, obj: object, before: audit.Snapshot, site_id: int | None
-) -> None:
-    changes = audit.diff(before, audit.snapshot(obj))
-    if changes:
-        audit.record_change(actor, "update", obj, changes, site_id=site_id)
