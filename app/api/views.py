@@ -77,6 +77,19 @@ def _errors(*codes: int) -> Callable[[Any], Any]:
     return decorate
 
 
+def _sends_command(view: Any) -> Any:
+    """Document a call that sends a station a command: idempotent, 202 while it runs."""
+    view = _errors(403, 409, 413, 502, 504)(view)
+    view = blp.doc(
+        parameters=[
+            {"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER.items()
+        ]
+    )(view)
+    return blp.alt_response(
+        202, schema=CommandSchema, description="Sent; follow status_url."
+    )(view)
+
+
 # ---------------------------------------------------------------------------
 # Request handling: bearer token, body size, errors
 
@@ -391,11 +404,7 @@ def _start(outlet_row: Outlet, tag: str | None) -> ResponseReturnValue:
 @blp.route("/outlets/<string:outlet_uuid>/start", methods=["POST"])
 @blp.arguments(StartSchema, required=False)
 @blp.response(201, SessionSchema, description="Started: the charging session.")
-@blp.alt_response(202, schema=CommandSchema, description="Sent; follow status_url.")
-@blp.doc(
-    parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER.items()]
-)
-@_errors(403, 409, 413, 502, 504)
+@_sends_command
 def start(data: dict[str, Any], outlet_uuid: str) -> ResponseReturnValue:
     """Start charging on an outlet (by UUID) for a tag, or anonymously (services).
 
@@ -408,11 +417,7 @@ def start(data: dict[str, Any], outlet_uuid: str) -> ResponseReturnValue:
 @blp.route("/outlets/by-service-id/<string:external_id>/start", methods=["POST"])
 @blp.arguments(StartSchema, required=False)
 @blp.response(201, SessionSchema, description="Started: the charging session.")
-@blp.alt_response(202, schema=CommandSchema, description="Sent; follow status_url.")
-@blp.doc(
-    parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER.items()]
-)
-@_errors(403, 409, 413, 502, 504)
+@_sends_command
 def start_by_service_id(data: dict[str, Any], external_id: str) -> ResponseReturnValue:
     """Start charging on an outlet named by your own id for it (services)."""
     row = api_access.get_outlet_by_external_id(_caller(), external_id)
@@ -431,11 +436,7 @@ def session_view(session_id: int) -> dict[str, Any]:
 @blp.route("/sessions/<int(max=2147483647):session_id>/stop", methods=["POST"])
 @blp.arguments(StopSchema, required=False)
 @blp.response(200, SessionSchema, description="Stopped: the ended session.")
-@blp.alt_response(202, schema=CommandSchema, description="Sent; follow status_url.")
-@blp.doc(
-    parameters=[{"in": "header", "name": k, **v} for k, v in IDEMPOTENCY_HEADER.items()]
-)
-@_errors(403, 409, 413, 502, 504)
+@_sends_command
 def stop(_data: dict[str, Any], session_id: int) -> ResponseReturnValue:
     """Stop a charging session (a service: only the sessions it started)."""
     caller = _caller()
