@@ -25,7 +25,7 @@ class NodeKind(enum.StrEnum):
     OUTLET = "outlet"
 
 
-_MODELS: dict[NodeKind, type] = {
+NODE_MODELS: dict[NodeKind, type] = {
     NodeKind.SITE: Site,
     NodeKind.FLOOR: Floor,
     NodeKind.STATION: Station,
@@ -60,7 +60,7 @@ def load_node(ref: NodeRef, user: User) -> Any:
     """Return the node's row if the user may see it (None for the system), else NotFound."""
     if ref.kind is NodeKind.SYSTEM:
         return None
-    return get_scoped(_MODELS[ref.kind], ref.id, user)
+    return get_scoped(NODE_MODELS[ref.kind], ref.id, user)
 
 
 def station_condition(ref: NodeRef) -> ColumnElement[bool]:

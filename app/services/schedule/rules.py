@@ -27,7 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.services.errors import NotFound
-from app.services.nodes import NodeKind, NodeRef, load_node
+from app.services.nodes import NODE_MODELS, NodeKind, NodeRef, load_node
 
 DAY = timedelta(days=1)
 
@@ -218,11 +218,5 @@ def _amps(value: float | None) -> str:
 
 def node_label(ref: NodeRef) -> str:
     """Return how a node reads in a reason (its name; its reference once deleted)."""
-    model = {
-        NodeKind.SITE: Site,
-        NodeKind.FLOOR: Floor,
-        NodeKind.STATION: Station,
-        NodeKind.OUTLET: Outlet,
-    }[ref.kind]
-    row = db.session.get(model, ref.id)
+    row = db.session.get(NODE_MODELS[ref.kind], ref.id)
     return str(row) if row is not None else str(ref)
