@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="station messages per handler batch (1: each its own unit of work; "
-        "a busy portal takes up to ocpp_server.v16.loop.MAX_BATCH)",
+        "a busy portal takes up to ocpp_server.websocket.loop.MAX_BATCH)",
     )
     parser.add_argument(
         "--history",
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", metavar="PATH", help="write cProfile stats")
     args = parser.parse_args(argv)
 
-    from ocpp_server.v16.frames import parse_frame
-    from ocpp_server.v16.handlers import CallContext, StationCall
+    from ocpp_server.websocket.calls import CallContext, StationCall
+    from ocpp_server.websocket.frames import parse_frame
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ocpp-profile-"))
     try:
@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.extensions import db
 
         app = create_app()
-        state = app.extensions["ocpp16"]
-        handler = state.handler
+        handler = app.extensions["ocpp16"].handler
+        frames = app.extensions["ocpp_websocket"].frames
         log_hook: Callable[[list[Any]], None] | None = (
-            state.frames._hook if state.frames is not None else None
+            frames._hook if frames is not None else None
         )
         counts: Counter[str] = Counter()
         current = ["setup"]

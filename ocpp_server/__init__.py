@@ -1,7 +1,9 @@
 """OCPP adapters: translate station messages to service calls and back.
 
-v16/ is OCPP 1.6 JSON over WebSocket (flask-sock + the `ocpp` library), v15/ is
-OCPP 1.5 over SOAP (spyne server, zeep client). gateway.py carries the portal's
+v16/ is OCPP 1.6 JSON over WebSocket (flask-sock + the `ocpp` library) on the
+machinery in websocket/ that any OCPP-J version shares (event loop, connections,
+registry, batching, the endpoint), v15/ is OCPP 1.5 over SOAP (spyne server, zeep
+client). gateway.py carries the portal's
 commands to a station over whichever of the two it speaks; with REDIS_URL set,
 routing.py sends a command for a station held by another worker to that worker.
 shutdown.py lets a worker's stations go gracefully on SIGTERM.
@@ -12,16 +14,16 @@ from __future__ import annotations
 from flask import Flask
 
 from app.models import Protocol
-from ocpp_server import shutdown, v15, v16
+from ocpp_server import shutdown, v15, v16, websocket
 from ocpp_server.gateway import ProtocolGateway, Sender
-from ocpp_server.v16.routes import get_state
 
 
 def init_app(app: Flask) -> None:
     """Register the OCPP endpoints and the station gateway on the app."""
+    endpoint = websocket.init_app(app)
     senders: dict[Protocol, Sender] = {}
     senders[Protocol.OCPP15_SOAP] = v15.init_app(app)
-    senders[Protocol.OCPP16_JSON] = v16.init_app(app)
+    senders[Protocol.OCPP16_JSON] = v16.init_app(app, endpoint)
     gateway = ProtocolGateway(senders)
     app.extensions["station_gateway"] = gateway
     if app.config.get("REDIS_URL"):
@@ -31,7 +33,7 @@ def init_app(app: Flask) -> None:
 
         router = Router(
             redis.Redis.from_url(app.config["REDIS_URL"]),
-            get_state(app).registry,
+            endpoint.registry,
             gateway,
             prefix=app.config["REDIS_KEY_PREFIX"],
             ttl=float(app.config["OCPP_ROUTING_TTL"]),

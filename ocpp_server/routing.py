@@ -1,6 +1,6 @@
 """Commands across workers: Redis tells which worker holds a station's WebSocket.
 
-A station's OCPP 1.6 connection lives in one worker process (ocpp_server/v16). With
+A station's OCPP-J connection lives in one worker process (ocpp_server/websocket). With
 ``REDIS_URL`` set, every worker
 
 * writes ``<prefix>station:<chargebox id>`` = its worker id when a station connects
@@ -38,8 +38,8 @@ from app.models import Protocol
 from app.services import commands
 from app.services.commands import Command, CommandResult, CommandStatus, StationAddress
 from ocpp_server.gateway import ProtocolGateway
-from ocpp_server.v16.connection import StationConnection
-from ocpp_server.v16.registry import ConnectionRegistry
+from ocpp_server.websocket.connection import StationConnection
+from ocpp_server.websocket.registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from typing import Any
 
 from flask import Flask
 
-from ocpp_server.v16.connection import CLOSE_GOING_AWAY, StationConnection
-from ocpp_server.v16.loop import get_loop, is_started, run_coroutine, stop_loop
-from ocpp_server.v16.routes import get_state
+from ocpp_server.websocket.connection import CLOSE_GOING_AWAY, StationConnection
+from ocpp_server.websocket.loop import get_loop, is_started, run_coroutine, stop_loop
+from ocpp_server.websocket.routes import get_state
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,8 @@ from app.extensions import db
 from app.models import ChargingSession, Station, utcnow
 from app.services import charging, stations
 from ocpp_server.v16 import translate
-from ocpp_server.v16.central_system import CallOutcome
-from ocpp_server.v16.handlers import CallContext, Payload, StationCall
-from ocpp_server.v16.loop import Outcome
+from ocpp_server.websocket.calls import CallContext, CallOutcome, Payload, StationCall
+from ocpp_server.websocket.loop import Outcome
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

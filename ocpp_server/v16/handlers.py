@@ -3,7 +3,7 @@
 :class:`~.central_system.CentralSystem` receives every station->central system
 CALL on the event loop and delegates it to an object implementing
 :class:`StationHandler`.  Handler methods run in a handler thread
-(:class:`~.loop.BatchExecutor`), so they may block (database, Flask app
+(:class:`~ocpp_server.websocket.loop.BatchExecutor`), so they may block (database, Flask app
 context, domain services).  The calls that queued up while a handler thread was
 busy reach it together, through ``run_batch``, which may run them as one unit
 of work.  They return
@@ -20,35 +20,14 @@ responses are routed independently of CALL handling).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 from ocpp.v16 import call_result
-from ocpp.v16.enums import Action
 
-if TYPE_CHECKING:
-    from .central_system import CallOutcome
-    from .loop import Outcome
+from ocpp_server.websocket.calls import CallContext, CallOutcome, Payload, StationCall
+from ocpp_server.websocket.loop import Outcome
 
-Payload = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class CallContext:
-    """Who sent the CALL being handled."""
-
-    chargebox_id: str
-    unique_id: str
-    action: Action
-
-
-@dataclass(frozen=True, slots=True)
-class StationCall:
-    """A CALL to hand to the handler: its method of that name, with ctx and payload."""
-
-    ctx: CallContext
-    method: str
-    payload: Payload
+__all__ = ["CallContext", "Payload", "StationCall", "StationHandler"]
 
 
 class StationHandler(Protocol):

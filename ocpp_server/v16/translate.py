@@ -18,7 +18,7 @@ from ocpp.v16.datatypes import IdTagInfo
 from app.models import AlarmKind, OutletStatus
 from app.services import charging, commands, stations
 from app.services.commands import CommandResult, CommandStatus
-from ocpp_server.v16.central_system import CallOutcome, CallStatus
+from ocpp_server.websocket.calls import CallOutcome, CallStatus
 
 log = logging.getLogger(__name__)
 

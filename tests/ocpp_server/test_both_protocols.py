@@ -67,7 +67,7 @@ def _charge_over_ocpp15(live_server) -> None:
 
 
 def _charge_over_ocpp16(live_server) -> None:
-    registry = live_server.app.extensions["ocpp16"].registry
+    registry = live_server.app.extensions["ocpp_websocket"].registry
     with running_station(live_server.url, "JSON-16") as station:
         deadline = time.monotonic() + 5
         while "JSON-16" not in registry and time.monotonic() < deadline:

@@ -48,7 +48,7 @@ def ping() -> Response:
 
 @app.get("/_probe/held")
 def held() -> Response:
-    registry = app.extensions["ocpp16"].registry
+    registry = app.extensions["ocpp_websocket"].registry
     return jsonify(pid=os.getpid(), stations=sorted(registry.chargebox_ids()))
 
 

@@ -33,7 +33,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def connect(live_server) -> Callable[..., AbstractContextManager[StationRunner]]:
     """Connect a simulated 1.6 station and wait until the portal holds the connection."""
-    registry = live_server.app.extensions["ocpp16"].registry
+    registry = live_server.app.extensions["ocpp_websocket"].registry
 
     @contextmanager
     def make(chargebox_id: str) -> Iterator[StationRunner]:

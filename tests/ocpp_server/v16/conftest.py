@@ -36,7 +36,7 @@ def station_record(create_site, create_station) -> Station:
 def connect(live_server) -> Callable[..., AbstractContextManager[StationRunner]]:
     """Return a context manager that connects a simulated station to the portal and
     waits until the portal holds the connection (so commands can reach it)."""
-    registry = live_server.app.extensions["ocpp16"].registry
+    registry = live_server.app.extensions["ocpp_websocket"].registry
 
     @contextmanager
     def make(chargebox_id: str = "000003586", **kwargs: Any) -> Iterator[StationRunner]:

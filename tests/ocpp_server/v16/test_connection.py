@@ -154,7 +154,7 @@ def test_a_station_with_its_password_connects(connect, station_record):
 
 
 def test_a_new_connection_replaces_the_old_one(connect, station_record, live_server):
-    registry = live_server.app.extensions["ocpp16"].registry
+    registry = live_server.app.extensions["ocpp_websocket"].registry
     with connect() as first:
         old = registry.get("000003586")
         with connect() as second:

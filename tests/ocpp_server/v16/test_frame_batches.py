@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ocpp_server.v16.frames import Frame, FrameDispatcher
+from ocpp_server.websocket.frames import Frame, FrameDispatcher
 
 
 def test_frames_emitted_together_reach_the_hook_in_one_batch():

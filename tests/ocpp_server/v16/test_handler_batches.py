@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.services import charging
 from ocpp_server.v16.handlers import CallContext, StationCall
-from ocpp_server.v16.loop import BatchExecutor, Mailbox
+from ocpp_server.websocket.loop import BatchExecutor, Mailbox
 from tests.ocpp_server.v16.conftest import eventually
 
 IDS = ("CB-1", "CB-2", "CB-3")

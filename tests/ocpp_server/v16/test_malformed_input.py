@@ -164,7 +164,7 @@ def test_a_frame_dropped_unanswered_leaves_nothing_waiting_for_an_answer(
     CALL; the connection counts nothing in flight for it (a graceful close would
     wait for it until its time runs out)."""
     url = f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/000003586"
-    registry = live_server.app.extensions["ocpp16"].registry
+    registry = live_server.app.extensions["ocpp_websocket"].registry
 
     async def exchange() -> tuple[list[Any], bool]:
         async with websockets.connect(url, subprotocols=["ocpp1.6"]) as ws:

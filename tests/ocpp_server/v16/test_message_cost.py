@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.models import EventKind, EventLogEntry, MeterValue, OutletMode
 from app.services import charging
-from ocpp_server.v16 import handler_threads
+from ocpp_server.websocket import handler_threads
 from tests.ocpp_server.v16.conftest import eventually
 
 

@@ -21,7 +21,7 @@ def test_draining_closes_a_station_with_going_away(live_server, station):
     shutdown.drain(live_server.app, spread=0.1, idle_wait=2)
 
     assert eventually(lambda: station.ws.close_code) == 1001
-    assert len(live_server.app.extensions["ocpp16"].registry) == 0
+    assert len(live_server.app.extensions["ocpp_websocket"].registry) == 0
 
 
 def test_draining_waits_for_a_command_in_flight(live_server, station):

@@ -30,7 +30,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from ocpp_server.v16.central_system import CallStatus
+from ocpp_server.websocket.calls import CallStatus
 from tests.ocpp_server.v16.conftest import eventually
 from tests.ocpp_server.v16.station import run_async
 
@@ -99,7 +99,7 @@ def _url(live_server: Any) -> str:
 
 
 def _registry(live_server: Any) -> Any:
-    return live_server.app.extensions["ocpp16"].registry
+    return live_server.app.extensions["ocpp_websocket"].registry
 
 
 def test_a_station_that_answers_no_ping_is_closed_with_1008(
@@ -179,7 +179,7 @@ def test_the_size_limit_counts_the_whole_message_not_each_fragment(
 def test_a_station_that_stops_reading_is_dropped_after_the_send_timeout(
     live_server, station_record, caplog
 ):
-    state = live_server.app.extensions["ocpp16"]
+    state = live_server.app.extensions["ocpp_websocket"]
     state.options = dataclasses.replace(state.options, send_timeout=0.5)
     config = live_server.app.config  # pings would close the silent station first
     config["SOCK_SERVER_OPTIONS"] = {
@@ -190,7 +190,9 @@ def test_a_station_that_stops_reading_is_dropped_after_the_send_timeout(
     try:
         eventually(lambda: "000003586" in _registry(live_server))
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="ocpp_server.v16.connection"):
+        with caplog.at_level(
+            logging.WARNING, logger="ocpp_server.websocket.connection"
+        ):
             outcome = _registry(live_server).call(
                 "000003586",
                 call.DataTransfer(vendor_id="com.example", data="x" * 16_000_000),

@@ -1,6 +1,7 @@
 """Live station connections of this process (chargebox id -> connection).
 
-The registry is per process: a station is connected to exactly one worker. With
+The registry is per process and holds the stations of every OCPP-J version: a
+station is connected to exactly one worker. With
 several workers, ocpp_server/routing.py listens to register/unregister here (the
 ``listeners``) to tell Redis which worker holds which station, and forwards a
 command for a station held elsewhere to that worker.
@@ -14,12 +15,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .central_system import CallOutcome, CallStatus
+from app.services.commands import Command, CommandResult, CommandStatus, StationAddress
+
+from .calls import CallOutcome, CallStatus
 from .connection import StationConnection
 from .loop import is_loop_thread
 
 
 class ConnectionRegistry:
+    """The stations connected to this process, by chargebox id."""
+
     def __init__(self, *, result_grace: float = 2.0) -> None:
         self._lock = threading.Lock()
         self._connections: dict[str, StationConnection] = {}
@@ -76,7 +81,8 @@ class ConnectionRegistry:
     def call(
         self, chargebox_id: str, payload: Any, timeout: float = 30.0
     ) -> CallOutcome:
-        """Send ``payload`` (an ``ocpp.v16.call`` dataclass) and wait for the answer.
+        """Send ``payload`` (a ``call`` dataclass of the station's OCPP version, such
+        as ``ocpp.v16.call``) and wait for the answer.
 
         For synchronous callers (views, jobs); blocks at most about
         ``timeout`` seconds.  Never raises for station/transport problems.
@@ -105,3 +111,24 @@ class ConnectionRegistry:
             return CallOutcome(CallStatus.TIMEOUT, action)
         except concurrent.futures.CancelledError:
             return CallOutcome(CallStatus.OFFLINE, action)
+
+
+def command_sender(
+    registry: ConnectionRegistry,
+    to_call: Callable[[Command], Any],
+    to_result: Callable[[CallOutcome], CommandResult],
+    version: str,
+) -> Callable[[StationAddress, Command, float], CommandResult]:
+    """The gateway's sender for one OCPP-J version: the command in the version's
+    words (``to_call`` raises TypeError for one it cannot say), the outcome back."""
+
+    def send(
+        station: StationAddress, command: Command, timeout: float
+    ) -> CommandResult:
+        try:
+            payload = to_call(command)
+        except TypeError:
+            return CommandResult(CommandStatus.REJECTED, f"not supported by {version}")
+        return to_result(registry.call(station.chargebox_id, payload, timeout))
+
+    return send

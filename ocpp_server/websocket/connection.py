@@ -16,9 +16,9 @@ left. One loop reads and writes every connection of the process:
   them.
 
 The route's thread (werkzeug's or gunicorn's) only waits for the connection to end
-(:meth:`StationConnection.wait_finished`), because the server closes the socket once
-that thread returns. TLS must end in front of the portal (docs/production.md): a
-TLS socket cannot be handed over and is refused.
+(:meth:`StationConnection.wait_finished`, :mod:`.endpoint`), because the server
+closes the socket once that thread returns. Nothing here depends on the OCPP
+version: the charge point on the connection is the version's.
 """
 
 from __future__ import annotations
@@ -27,11 +27,9 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
@@ -43,13 +41,9 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
-from .central_system import CallOutcome, CentralSystem, TransportClosed
+from .calls import CallOutcome, TransportClosed
+from .central_system import CentralSystemBase
 from .frames import Direction
-from .handlers import StationHandler
-from .loop import get_loop
-
-if TYPE_CHECKING:
-    from .registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +113,9 @@ class StationConnection(asyncio.Protocol):
     ) -> None:
         self.chargebox_id = chargebox_id
         self.loop = loop
-        self.charge_point: CentralSystem | None = None
+        self.charge_point: CentralSystemBase | None = None
+        #: the OCPP version's sub-protocol the handshake agreed on ("ocpp1.6")
+        self.subprotocol = ws.subprotocol
         #: task running charge_point.start()
         self.runner: asyncio.Task[None] | None = None
         self.replaced = False
@@ -397,7 +393,7 @@ class StationConnection(asyncio.Protocol):
 
 
 async def run_charge_point(
-    connection: StationConnection, charge_point: CentralSystem
+    connection: StationConnection, charge_point: CentralSystemBase
 ) -> None:
     """Loop side of a connection: run ``charge_point.start()`` until EOF."""
     code, reason = CLOSE_NORMAL, ""
@@ -410,94 +406,3 @@ async def run_charge_point(
         code, reason = CLOSE_INTERNAL_ERROR, "Internal error"
     finally:
         connection._close_on_loop(code, reason)
-
-
-@dataclass(frozen=True)
-class ConnectionOptions:
-    send_timeout: float = 30.0
-    #: how long a close waits for the station's answering close frame
-    close_timeout: float = 2.0
-    max_pending_frames: int = 64
-    #: how often a route thread checks that the event loop still runs
-    poll_interval: float = 10.0
-    fetch_configuration_on_boot: bool = True
-    configuration_timeout: float = 30.0
-
-
-SUBPROTOCOL = "ocpp1.6"
-
-
-def serve_station(
-    ws: WebSocket,
-    chargebox_id: str,
-    *,
-    registry: ConnectionRegistry,
-    handler: StationHandler,
-    frame_sink: FrameSink | None = None,
-    options: ConnectionOptions = ConnectionOptions(),
-) -> None:
-    """Body of the flask-sock route: runs in the connection's route thread."""
-    if ws.subprotocol != SUBPROTOCOL:
-        # Only reachable if SOCK_SERVER_OPTIONS lists other sub-protocols too
-        # and the client preferred one of those.
-        ws.close(CLOSE_PROTOCOL_ERROR, f"{SUBPROTOCOL} sub-protocol required")
-        return
-    if isinstance(ws.sock, ssl.SSLSocket):
-        log.error("%s: TLS must end in front of the portal", chargebox_id)
-        ws.close(CLOSE_INTERNAL_ERROR, "TLS is not served here")
-        return
-    ws.connected = False  # the loop owns the socket: flask-sock must not close it
-
-    loop = get_loop()
-
-    async def start() -> StationConnection:
-        # All asyncio objects (queues, events) are created on the loop.
-        conn = StationConnection(
-            chargebox_id,
-            ws,
-            loop,
-            frame_sink=frame_sink,
-            send_timeout=options.send_timeout,
-            close_timeout=options.close_timeout,
-            max_pending_frames=options.max_pending_frames,
-        )
-        cp = CentralSystem(
-            chargebox_id,
-            conn,
-            handler,
-            fetch_configuration_on_boot=options.fetch_configuration_on_boot,
-            configuration_timeout=options.configuration_timeout,
-        )
-        conn.charge_point = cp
-        conn.runner = loop.create_task(
-            run_charge_point(conn, cp), name=f"ocpp-cp-{chargebox_id}"
-        )
-        return conn
-
-    async def attach(conn: StationConnection) -> None:
-        await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
-
-    conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    previous = registry.register(conn)
-    if previous is not None:
-        previous.replaced = True
-        previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
-    _notify(handler.station_connected, chargebox_id)
-    try:
-        # Read only now: the station's first message finds it marked connected.
-        asyncio.run_coroutine_threadsafe(attach(conn), loop).result(10)
-        conn.wait_finished(options.poll_interval)
-    except Exception:
-        log.exception("%s: connection failed", chargebox_id)
-        conn._abandon()
-    finally:
-        conn.close_soon()
-        was_current = registry.unregister(conn)
-        _notify(handler.station_disconnected, chargebox_id, replaced=not was_current)
-
-
-def _notify(method: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-    try:
-        method(*args, **kwargs)
-    except Exception:
-        log.exception("Station handler %s failed", getattr(method, "__name__", method))

@@ -1,59 +1,59 @@
 """Flask + flask-sock wiring for ``ws://HOST/Ocpp/websocket/<chargebox id>``.
 
-The handshake is checked in a blueprint ``before_request`` hook, i.e. before
-flask-sock builds the ``simple_websocket.Server`` (whose constructor already
-writes the ``101 Switching Protocols``):
+One endpoint serves every OCPP-J version the portal speaks; the sub-protocol of
+the handshake says which (:class:`~.endpoint.StationVersion`, added with
+:meth:`WebSocketState.add_version`). The handshake is checked in a blueprint
+``before_request`` hook, i.e. before flask-sock builds the
+``simple_websocket.Server`` (whose constructor already writes the
+``101 Switching Protocols``):
 
-* no ``ocpp1.6`` in ``Sec-WebSocket-Protocol`` -> HTTP 400 (simple-websocket
-  would otherwise accept the upgrade without a sub-protocol);
-* optional HTTP Basic auth (OCPP 1.6 security profile 1): a callback decides,
-  refusal -> HTTP 401 with ``WWW-Authenticate``.
+* no sub-protocol of a served version in ``Sec-WebSocket-Protocol`` -> HTTP 400
+  (simple-websocket would otherwise accept the upgrade without a sub-protocol);
+* optional HTTP Basic auth (OCPP 1.6 security profile 1): the version's
+  callback decides, refusal -> HTTP 401 with ``WWW-Authenticate``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask, Response, request
 from flask_sock import Sock
 
-from .connection import (
-    SUBPROTOCOL,
-    ConnectionOptions,
-    HandOver,
-    WebSocket,
-    serve_station,
-)
+from .connection import HandOver, WebSocket
+from .endpoint import ConnectionOptions, StationVersion, serve_station
 from .frames import FrameDispatcher, FrameHook
-from .handlers import StationHandler
 from .registry import ConnectionRegistry
 
-#: (chargebox_id, Basic password or None, remote address) -> None to admit the
-#: station, or the HTTP status that refuses it (401 wrong password, 404 unknown).
-Admitter = Callable[[str, str | None, str | None], int | None]
-
-EXTENSION_KEY = "ocpp16"
-DEFAULT_SOCK_SERVER_OPTIONS = {
-    "subprotocols": [SUBPROTOCOL],
-    "ping_interval": 60,  # pings; no pong by the next ping -> closed
-    "max_message_size": 256 * 1024,  # bigger frames -> close 1009
-}
+EXTENSION_KEY = "ocpp_websocket"
 
 
 @dataclass
-class Ocpp16State:
+class WebSocketState:
+    app: Flask
     blueprint: Blueprint
     registry: ConnectionRegistry
-    handler: StationHandler
     sock: Sock
     frames: FrameDispatcher | None
     options: ConnectionOptions
+    #: sub-protocol -> the version served with it
+    versions: dict[str, StationVersion] = field(default_factory=dict)
     #: set on shutdown (ocpp_server/shutdown.py): new stations are sent elsewhere
     draining: bool = False
     #: connections whose handler thread has not returned yet (shutdown waits)
     active: int = 0
+
+    def add_version(self, version: StationVersion) -> StationVersion:
+        """Serve ``version`` at the endpoint (its sub-protocol must be configured)."""
+        offered = self.app.config["SOCK_SERVER_OPTIONS"].get("subprotocols", [])
+        if version.subprotocol not in offered:
+            raise ValueError(
+                "SOCK_SERVER_OPTIONS['subprotocols'] must contain "
+                f"{version.subprotocol!r}"
+            )
+        self.versions[version.subprotocol] = version
+        return version
 
 
 def _offered_subprotocols() -> list[str]:
@@ -61,33 +61,25 @@ def _offered_subprotocols() -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
-def init_ocpp16(
+def init_websocket(
     app: Flask,
     *,
-    handler: StationHandler,
     registry: ConnectionRegistry | None = None,
-    admit: Admitter | None = None,
     frame_hook: FrameHook | None = None,
     options: ConnectionOptions | None = None,
     url_prefix: str = "/Ocpp/websocket",
-) -> Ocpp16State:
-    """Register the OCPP 1.6 endpoint on ``app``; returns the shared state."""
-    sock_options = app.config.setdefault(
-        "SOCK_SERVER_OPTIONS", dict(DEFAULT_SOCK_SERVER_OPTIONS)
-    )
-    if SUBPROTOCOL not in sock_options.get("subprotocols", []):
-        raise ValueError(
-            f"SOCK_SERVER_OPTIONS['subprotocols'] must contain {SUBPROTOCOL!r}"
-        )
+) -> WebSocketState:
+    """Register the OCPP-J endpoint on ``app``; returns the shared state."""
+    sock_options = app.config["SOCK_SERVER_OPTIONS"]
     # The event loop reads the socket after the handshake (connection.py).
     app.config["SOCK_SERVER_OPTIONS"] = {**sock_options, "thread_class": HandOver}
 
-    bp = Blueprint("ocpp16", __name__, url_prefix=url_prefix)
+    bp = Blueprint("ocpp_websocket", __name__, url_prefix=url_prefix)
     sock = Sock()
-    state = Ocpp16State(
+    state = WebSocketState(
+        app=app,
         blueprint=bp,
         registry=registry or ConnectionRegistry(),
-        handler=handler,
         sock=sock,
         frames=FrameDispatcher(frame_hook) if frame_hook is not None else None,
         options=options or ConnectionOptions(),
@@ -105,13 +97,19 @@ def init_ocpp16(
                 mimetype="text/plain",
                 headers={"Retry-After": "5"},
             )
-        if SUBPROTOCOL not in _offered_subprotocols():
+        # the client's order decides, as simple-websocket's choice of sub-protocol
+        version = next(
+            (state.versions[p] for p in _offered_subprotocols() if p in state.versions),
+            None,
+        )
+        if version is None:
+            required = " or ".join(state.versions)
             return Response(
-                f"WebSocket sub-protocol {SUBPROTOCOL} required\n",
+                f"WebSocket sub-protocol {required} required\n",
                 status=400,
                 mimetype="text/plain",
             )
-        if admit is not None:
+        if version.admit is not None:
             chargebox_id = (request.view_args or {}).get("chargebox_id", "")
             auth = request.authorization
             # Security profile 1: the user name is the station's own identity.
@@ -122,7 +120,7 @@ def init_ocpp16(
                 and auth.username == chargebox_id
             ):
                 password = auth.password
-            refusal = admit(chargebox_id, password, request.remote_addr)
+            refusal = version.admit(chargebox_id, password, request.remote_addr)
             if refusal == 401:
                 return Response(
                     "Unauthorized\n",
@@ -146,7 +144,7 @@ def init_ocpp16(
                 ws,
                 chargebox_id,
                 registry=state.registry,
-                handler=state.handler,
+                versions=state.versions,
                 frame_sink=state.frames.emit if state.frames is not None else None,
                 options=state.options,
             )
@@ -163,6 +161,6 @@ def init_ocpp16(
     return state
 
 
-def get_state(app: Flask) -> Ocpp16State:
-    state: Ocpp16State = app.extensions[EXTENSION_KEY]
+def get_state(app: Flask) -> WebSocketState:
+    state: WebSocketState = app.extensions[EXTENSION_KEY]
     return state
