@@ -44,6 +44,7 @@ EVENT_LABELS = {
     EventKind.LOGIN_FAILED: _l("Failed login"),
     EventKind.LOGOUT: _l("Logout"),
     EventKind.CONFIG_CHANGE: _l("Configuration change"),
+    EventKind.SECURITY: _l("Security event"),
 }
 
 ALARM_LABELS = {

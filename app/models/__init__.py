@@ -27,6 +27,7 @@ from app.models.schedule import (
     WindowAction,
 )
 from app.models.topology import (
+    KEY_LENGTH,
     Availability,
     ConnectPolicy,
     Floor,
@@ -51,6 +52,7 @@ from app.models.webhooks import (
 
 __all__ = [
     "ALL_DAYS",
+    "KEY_LENGTH",
     "WEEKDAYS",
     "Alarm",
     "AlarmDigest",

@@ -101,6 +101,7 @@ class EventKind(enum.StrEnum):
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
     CONFIG_CHANGE = "config_change"
+    SECURITY = "security"  # a station's security event (OCPP 2.0.1)
 
 
 class EventLogEntry(Base):

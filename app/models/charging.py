@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, utcnow
@@ -27,6 +27,13 @@ class ChargingSession(Base):
         Index("ix_charging_session_site_started", "site_id", "started_at"),
         Index("ix_charging_session_station_started", "station_id", "started_at"),
         Index("ix_charging_session_user_started", "user_id", "started_at"),
+        # OCPP 2.0.1: the station names its transactions (app/services/transactions.py)
+        Index(
+            "ix_charging_session_station_transaction",
+            "station_id",
+            "transaction_ref",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +59,14 @@ class ChargingSession(Base):
     energy_kwh: Mapped[float] = mapped_column(Float, default=0.0, index=True)
     stop_reason: Mapped[str] = mapped_column(String(40), default="")
     reservation_id: Mapped[int | None]
+    # OCPP 2.0.1: the station's own transaction id (1.5 and 1.6 use this row's id),
+    # the highest seqNo of its TransactionEvents handled so far, and whether the
+    # meter start is still to come (the Started event carried no energy reading).
+    transaction_ref: Mapped[str | None] = mapped_column(String(36))
+    transaction_seq_no: Mapped[int | None]
+    meter_start_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     site: Mapped[Site | None] = relationship()
     station: Mapped[Station] = relationship()

@@ -24,6 +24,17 @@ from app.models.base import Base, UUIDString, new_uuid, text_enum, utcnow
 class Protocol(enum.StrEnum):
     OCPP15_SOAP = "OCPP15_SOAP"
     OCPP16_JSON = "OCPP16_JSON"
+    OCPP201_JSON = "OCPP201_JSON"
+
+    @property
+    def websocket(self) -> bool:
+        """Spoken over the station's own WebSocket (OCPP-J: 1.6 and 2.0.1)."""
+        return self is not Protocol.OCPP15_SOAP
+
+    @property
+    def smart_charging(self) -> bool:
+        """Carries charging profiles (OCPP 1.6 and 2.0.1 smart charging; not 1.5)."""
+        return self is not Protocol.OCPP15_SOAP
 
 
 class Availability(enum.StrEnum):
@@ -230,8 +241,14 @@ class Outlet(Base):
         return f"{self.station.chargebox_id} Connector: {self.number}"
 
 
+#: a 1.6 key is at most 50 characters; a 2.0.1 component/variable name is longer
+KEY_LENGTH = 200
+
+
 class StationConfigKey(Base):
-    """One configuration key as the station last reported it (GetConfiguration)."""
+    """One configuration key as the station last reported it (OCPP 1.6
+    GetConfiguration), or one device model variable of an OCPP 2.0.1 station
+    (NotifyReport), named as ocpp_server/v201/translate.py writes it."""
 
     __tablename__ = "station_config_key"
     __table_args__ = (UniqueConstraint("station_id", "key"),)
@@ -240,7 +257,7 @@ class StationConfigKey(Base):
     station_id: Mapped[int] = mapped_column(
         ForeignKey("station.id", ondelete="CASCADE")
     )
-    key: Mapped[str] = mapped_column(String(50))
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     value: Mapped[str | None] = mapped_column(String(500))
     readonly: Mapped[bool] = mapped_column(Boolean, default=False)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -408,3 +408,38 @@ def running_session(station: Station, outlet_number: int) -> ChargingSession | N
         )
         .order_by(ChargingSession.started_at.desc())
     ).first()
+
+
+def attach_tag(
+    station: Station, session: ChargingSession, tag_text: str
+) -> Authorization:
+    """Give a session started without a tag the tag that came later, as a start
+    with it would have (OCPP 2.0.1 may start a transaction when the cable is
+    plugged in, before a tag is shown); return the tag's standing."""
+    authorization = authorize(station, tag_text, session.outlet_number)
+    tag = authorization.tag
+    user = (
+        tag.user
+        if tag is not None and authorization.status is AuthorizationStatus.ACCEPTED
+        else None
+    )
+    session.tag = tag_text[:20]
+    if user is not None:
+        session.user_id = user.id
+        session.authentication = 1
+    events.record_event(
+        EventKind.STATUS,
+        f"{session.outlet}: charging session {session.id} authorised later",
+        station=station,
+        node_name=str(session.outlet),
+        details={"tag": tag_text, "authorization": authorization.status.value},
+    )
+    return authorization
+
+
+def set_meter_start(session: ChargingSession, meter_start_wh: float) -> None:
+    """Take a meter start that came after the session's start (the start carried
+    no reading); the energy follows from it as at a stop."""
+    session.meter_start_kwh = meter_start_wh / 1000
+    session.meter_kwh = max(session.meter_kwh, session.meter_start_kwh)
+    session.energy_kwh = round(max(0.0, session.meter_kwh - session.meter_start_kwh), 4)

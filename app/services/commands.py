@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ChargingSession, EventKind, Role, Station, User, utcnow
-from app.services import events, schedule, stations
+from app.services import events, schedule, station_reports, stations
 from app.services.access import may_manage_site
 from app.services.errors import Conflict, InvalidInput, PermissionDenied
 
@@ -95,6 +95,8 @@ class RemoteStart:
 @dataclass(frozen=True)
 class RemoteStop:
     session_id: int
+    #: the station's own id of the session (OCPP 2.0.1), filled in by send_command
+    transaction_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,7 @@ def send_command(
     if not may_command(actor, station):
         raise PermissionDenied(_l("You may not send commands to this station."))
     name = type(command).__name__
+    command = _as_the_station_names_it(command)
     address = StationAddress(
         station.chargebox_id, station.protocol.value, station.endpoint_address
     )
@@ -267,16 +270,37 @@ def send_command(
         user=actor,
         details={"command": name, "status": result.status.value},
     )
-    if isinstance(command, GetConfiguration) and result.ok:
+    if isinstance(command, GetConfiguration) and result.ok and "keys" in result.data:
+        # (an OCPP 2.0.1 station sends its whole table later: station_reports.py)
         keys = [
             stations.ConfigKey(k["key"], k.get("value"), bool(k.get("readonly")))
-            for k in result.data.get("keys", [])
+            for k in result.data["keys"]
         ]
-        stations.store_configuration(station, keys, result.data.get("unknown_keys"))
+        if command.keys:
+            station_reports.store_variables(station, keys)
+        else:
+            stations.store_configuration(station, keys, result.data.get("unknown_keys"))
     if isinstance(command, ChangeConfiguration) and result.ok:
         stations.record_config_change(station, command.key, command.value)
     db.session.commit()
     return result
+
+
+def _as_the_station_names_it(command: Command) -> Command:
+    """Name a session as its station knows it: an OCPP 2.0.1 station by its own
+    transaction id (app/services/transactions.py), the others by the session's id."""
+    if isinstance(command, RemoteStop) and command.transaction_ref is None:
+        session = db.session.get(ChargingSession, command.session_id)
+        if session is not None and session.transaction_ref:
+            return replace(command, transaction_ref=session.transaction_ref)
+    if isinstance(command, SetChargingProfile) and isinstance(
+        command.profile.get("transaction_id"), int
+    ):
+        session = db.session.get(ChargingSession, command.profile["transaction_id"])
+        if session is not None and session.transaction_ref:
+            profile = {**command.profile, "transaction_id": session.transaction_ref}
+            return replace(command, profile=profile)
+    return command
 
 
 def query_station(station: Station, command: Command) -> CommandResult:

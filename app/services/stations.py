@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import (
+    KEY_LENGTH,
     AlarmKind,
     ConnectPolicy,
     EventKind,
@@ -372,7 +373,7 @@ def store_configuration(
     reported = set()
     now = utcnow()
     for item in keys:
-        key = item.key[:50]
+        key = item.key[:KEY_LENGTH]
         reported.add(key)
         row = existing.get(key)
         if row is None:
@@ -403,7 +404,9 @@ def record_config_change(station: Station, key: str, value: str) -> None:
             row.fetched_at = utcnow()
             break
     else:
-        station.config_keys.append(StationConfigKey(key=key[:50], value=value[:500]))
+        station.config_keys.append(
+            StationConfigKey(key=key[:KEY_LENGTH], value=value[:500])
+        )
     db.session.flush()
 
 
