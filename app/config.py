@@ -110,7 +110,9 @@ FTP_FOLDER = ""  # empty: instance/ftp
 FTP_PASSWORD_KEY = ""  # derives per-station FTP passwords; empty: from SECRET_KEY
 
 SOCK_SERVER_OPTIONS = {
-    "subprotocols": ["ocpp1.6"],
+    # OCPP-J versions served, in the portal's order of preference: a station
+    # offering several gets the first of these it offers (README "Connecting").
+    "subprotocols": ["ocpp2.0.1", "ocpp1.6"],
     "ping_interval": 60,  # no pong by the next ping closes the connection
     "max_message_size": 256 * 1024,  # a bigger frame closes it (1009)
 }

@@ -359,7 +359,7 @@ class RoutingGateway:
     def send(
         self, station: StationAddress, command: Command, timeout: float
     ) -> CommandResult:
-        if Protocol(station.protocol) is not Protocol.OCPP16_JSON:
+        if not Protocol(station.protocol).websocket:
             return self.local.send(station, command, timeout)
         if station.chargebox_id in self.router.registry:
             return self.local.send(station, command, timeout)

@@ -3,7 +3,7 @@
 ``CentralSystem`` is the shared OCPP-J charge point
 (:class:`~ocpp_server.websocket.central_system.CentralSystemBase`: frame routing,
 the CALL worker, outgoing calls) on ``ocpp.v16.ChargePoint`` (the 1.6 schemas, here
-compiled at start-up: :mod:`.schemas`). What is 1.6's own:
+compiled at start-up: :mod:`ocpp_server.websocket.schemas`). What is 1.6's own:
 
 * OCPP 1.6 spells two error codes differently from 2.0.1; the library emits
   the 2.0.1 spelling ``FormatViolation``.  Outgoing codes are normalised to
@@ -30,15 +30,15 @@ from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, RegistrationStatus
 
+from ocpp_server.websocket import schemas
 from ocpp_server.websocket.calls import Transport
 from ocpp_server.websocket.central_system import CentralSystemBase, compact_error
 
-from . import schemas
 from .handlers import StationHandler
 
 log = logging.getLogger(__name__)
 
-schemas.install()  # every 1.6 schema compiled now, not opened on first use
+schemas.install("1.6", Action)  # every schema compiled now, not on first use
 
 SUBPROTOCOL = "ocpp1.6"
 

@@ -1,11 +1,11 @@
 """Flask + flask-sock wiring for ``ws://HOST/Ocpp/websocket/<chargebox id>``.
 
 One endpoint serves every OCPP-J version the portal speaks; the sub-protocol of
-the handshake says which (:class:`~.endpoint.StationVersion`, added with
-:meth:`WebSocketState.add_version`). The handshake is checked in a blueprint
-``before_request`` hook, i.e. before flask-sock builds the
-``simple_websocket.Server`` (whose constructor already writes the
-``101 Switching Protocols``):
+the handshake says which: the portal's preferred one of those the station offers
+(:class:`~.endpoint.StationVersion`, added with :meth:`WebSocketState.add_version`).
+The handshake is checked in a blueprint ``before_request`` hook, i.e. before
+flask-sock builds the ``simple_websocket.Server`` (whose constructor already
+writes the ``101 Switching Protocols``):
 
 * no sub-protocol of a served version in ``Sec-WebSocket-Protocol`` -> HTTP 400
   (simple-websocket would otherwise accept the upgrade without a sub-protocol);
@@ -43,6 +43,11 @@ class WebSocketState:
     draining: bool = False
     #: connections whose handler thread has not returned yet (shutdown waits)
     active: int = 0
+
+    def preference(self) -> list[str]:
+        """The served sub-protocols, most preferred first (the configured order)."""
+        configured = self.app.config["SOCK_SERVER_OPTIONS"].get("subprotocols", [])
+        return [p for p in configured if p in self.versions]
 
     def add_version(self, version: StationVersion) -> StationVersion:
         """Serve ``version`` at the endpoint (its sub-protocol must be configured)."""
@@ -97,12 +102,15 @@ def init_websocket(
                 mimetype="text/plain",
                 headers={"Retry-After": "5"},
             )
-        # the client's order decides, as simple-websocket's choice of sub-protocol
-        version = next(
-            (state.versions[p] for p in _offered_subprotocols() if p in state.versions),
-            None,
-        )
-        if version is None:
+        # The portal's order decides (SOCK_SERVER_OPTIONS["subprotocols"]), not
+        # the station's: the handshake is left offering only the one chosen, so
+        # simple-websocket (which takes the client's first it knows) agrees.
+        offered = _offered_subprotocols()
+        chosen = next((p for p in state.preference() if p in offered), None)
+        version = state.versions.get(chosen or "")
+        if version is not None:
+            request.environ["HTTP_SEC_WEBSOCKET_PROTOCOL"] = chosen
+        else:
             required = " or ".join(state.versions)
             return Response(
                 f"WebSocket sub-protocol {required} required\n",

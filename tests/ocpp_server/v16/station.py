@@ -251,9 +251,7 @@ SimulatedStation.on_GetCompositeSchedule = _get_composite_schedule  # type: igno
 class StationRunner:
     """Drives a SimulatedStation from synchronous test code."""
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, cp: SimulatedStation, ws: Any
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, cp: Any, ws: Any) -> None:
         self.loop, self.cp, self.ws = loop, cp, ws
 
     def _run(self, coro: Any, timeout: float = 10.0) -> Any:
@@ -280,9 +278,15 @@ class StationRunner:
 
 @contextmanager
 def running_station(
-    url: str, chargebox_id: str, *, password: str | None = None
+    url: str,
+    chargebox_id: str,
+    *,
+    password: str | None = None,
+    subprotocols: tuple[str, ...] = ("ocpp1.6",),
+    station_class: type[ChargePoint] = SimulatedStation,
 ) -> Iterator[StationRunner]:
-    """Connect a simulated station to `url` and keep it serving until the block ends."""
+    """Connect a simulated station to `url` and keep it serving until the block ends
+    (a 2.0.1 one: tests/ocpp_server/v201/station.py)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -291,13 +295,13 @@ def running_station(
         token = base64.b64encode(f"{chargebox_id}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
 
-    async def connect() -> tuple[SimulatedStation, Any, asyncio.Task[None]]:
+    async def connect() -> tuple[Any, Any, asyncio.Task[None]]:
         ws = await websockets.connect(
             f"{url}/Ocpp/websocket/{chargebox_id}".replace("http://", "ws://"),
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            subprotocols=list(subprotocols),  # type: ignore[arg-type]
             additional_headers=headers,
         )
-        cp = SimulatedStation(chargebox_id, ws, response_timeout=10)
+        cp = station_class(chargebox_id, ws, response_timeout=10)
         task = asyncio.ensure_future(cp.start())
         return cp, ws, task
 

@@ -56,8 +56,8 @@ def _ws_url(live_server, chargebox_id: str) -> str:
     return f"ws://127.0.0.1:{live_server.port}/Ocpp/websocket/{chargebox_id}"
 
 
-@pytest.mark.parametrize("protocols", [None, ["ocpp2.0.1"]], ids=["none", "other"])
-def test_a_missing_ocpp16_subprotocol_is_refused_before_the_upgrade(
+@pytest.mark.parametrize("protocols", [None, ["ocpp2.1"]], ids=["none", "other"])
+def test_a_missing_ocpp_subprotocol_is_refused_before_the_upgrade(
     live_server, station_record, protocols
 ):
     async def scenario() -> int:

@@ -10,7 +10,7 @@ from ocpp import messages
 from ocpp.messages import MessageType
 from ocpp.v16.enums import Action
 
-from ocpp_server.v16 import schemas
+from ocpp_server.websocket import schemas
 
 STAMP = "2026-11-25T07:00:00Z"
 SAMPLE = {"value": "1234.5", "measurand": "Energy.Active.Import.Register"}
@@ -67,7 +67,7 @@ def _outcome(validator: Any, payload: Any) -> tuple[str, str] | None:
 
 @pytest.mark.parametrize(("action", "payload"), PAYLOADS)
 def test_a_compiled_schema_accepts_and_refuses_as_the_library_does(action, payload):
-    schemas.install()
+    schemas.install("1.6", Action)
     compiled = messages.get_validator(MessageType.Call, action, "1.6")
     assert isinstance(compiled, schemas.FastValidator)
     assert _outcome(compiled, payload) == _outcome(_library(action), payload)
@@ -82,7 +82,9 @@ def _uses_multiple_of(schema: Any) -> bool:
 
 
 def test_every_schema_is_compiled_but_those_the_library_reads_as_decimals():
-    assert schemas.install() == 2 * len(Action) - len(schemas.DECIMAL_SCHEMAS)
+    assert schemas.install("1.6", Action) == 2 * len(Action) - len(
+        schemas.DECIMAL_SCHEMAS
+    )
     for action in Action:
         for type_id in (MessageType.Call, MessageType.CallResult):
             validator = messages.get_validator(type_id, action.value, "1.6")
@@ -95,7 +97,7 @@ def test_every_schema_is_compiled_but_those_the_library_reads_as_decimals():
 def test_a_charging_limit_of_one_decimal_is_valid():
     """21.4 is a multiple of 0.1 only in decimal: the library's Decimal parsing
     survives the start-up compilation."""
-    schemas.install()
+    schemas.install("1.6", Action)
     profile = {
         "chargingProfileId": 1,
         "stackLevel": 0,
