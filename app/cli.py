@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 from app import jobs
 from app.extensions import db
 from app.models import OutletMode, Protocol, Role
-from app.services import accounts, backups, demo, topology
+from app.services import accounts, backups, demo, tags, topology
 from app.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage portal users.")
@@ -171,13 +171,17 @@ def add_station(
 @click.argument("tag")
 @click.option("--user", "email", required=True)
 def add_tag(tag: str, email: str) -> None:
-    """Give a user an RFID tag (decimal or 0x-hex)."""
+    """Give a user a tag, kept as given (hex UID, decimal print, app token …);
+    `0x…` and `04:A1:…` are read as the hex UID."""
     with _unit_of_work():
         user = accounts.find_user_by_email(email)
         if user is None:
             raise click.ClickException(f"No user with the e-mail {email}.")
         row = accounts.add_tag(None, user, tag)
-    click.echo(f"Tag {row.tag} added to {user.email}.")
+        other = tags.describe(row.tag)
+    click.echo(
+        f"Tag {row.tag} added to {user.email}" + (f" ({other})." if other else ".")
+    )
 
 
 @jobs_cli.command("list")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ChargingSession, Floor, Role, Site, Station, User
+from app.models import ChargingSession, Floor, RfidTag, Role, Site, Station, User
 
 
 def _ok(runner, *args: str) -> str:
@@ -102,11 +102,26 @@ def test_duplicate_station_id_is_refused(runner):
     assert db.session.scalar(select(func.count(Station.id))) == 1
 
 
-def test_tags_add_normalises_hex(runner, create_user):
+def test_tags_add_keeps_a_hex_uid_as_given_and_prints_its_decimal(runner, create_user):
     user = create_user(Role.EV_USER, "anna@example.com")
-    _ok(runner, "tags", "add", "0xFF", "--user", "anna@example.com")
+    output = _ok(runner, "tags", "add", "04A1B2C3D4E5F6", "--user", "anna@example.com")
     db.session.refresh(user)
-    assert [tag.tag for tag in user.tags] == ["255"]
+    assert [tag.tag for tag in user.tags] == ["04A1B2C3D4E5F6"]
+    assert str(0x04A1B2C3D4E5F6) in output
+
+
+def test_tags_add_accepts_an_app_token(runner, create_user):
+    user = create_user(Role.EV_USER, "anna@example.com")
+    _ok(runner, "tags", "add", "APP-7F3K2Q", "--user", "anna@example.com")
+    db.session.refresh(user)
+    assert [tag.tag for tag in user.tags] == ["APP-7F3K2Q"]
+
+
+def test_tags_add_refuses_a_tag_longer_than_ocpp_allows(runner, create_user):
+    create_user(Role.EV_USER, "anna@example.com")
+    message = _fails(runner, "tags", "add", "A" * 21, "--user", "anna@example.com")
+    assert "at most 20 characters" in message
+    assert db.session.scalar(select(func.count(RfidTag.id))) == 0
 
 
 def test_demo_load_builds_the_installation_of_the_spec(runner):

@@ -7,10 +7,10 @@ from datetime import timedelta
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import Base, MeterValue, Outlet, utcnow
+from app.models import Base, MeterValue, Outlet, RfidTag, utcnow
 
 
 def test_migrations_match_the_models(app):
@@ -54,3 +54,29 @@ def test_the_newest_sample_time_of_an_outlet_is_filled_in_from_its_stored_sample
         ).all()
     )
     assert found == {ids[0]: newest, ids[1]: None}
+
+
+def test_existing_decimal_tags_keep_working_after_the_tag_identity_migration(
+    app, create_site, create_station, create_user
+):
+    """Migration 0008 keys every stored tag by its upper-cased text: the decimal
+    strings the portal stored before match what decimal stations send, nothing is
+    duplicated, and a downgrade keeps the tags."""
+    from app.models import Role
+    from app.services import charging
+
+    create_user(Role.EV_USER, tag="3054198966")
+    create_user(Role.EV_USER, tag="255")
+    db.session.commit()
+    db.session.close()
+
+    downgrade(revision="0007_outlet_newest_sample")
+    kept = db.session.execute(text("SELECT tag FROM rfid_tag ORDER BY tag")).all()
+    assert [row[0] for row in kept] == ["255", "3054198966"]
+    db.session.close()
+    upgrade()
+
+    station = create_station(create_site(), "MIG-1")
+    assert charging.authorize(station, "3054198966", 1).status.value == "accepted"
+    keys = db.session.execute(select(RfidTag.tag, RfidTag.tag_key)).all()
+    assert sorted(keys) == [("255", "255"), ("3054198966", "3054198966")]

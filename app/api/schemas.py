@@ -167,8 +167,10 @@ class StartSchema(StrictSchema):
     tag = fields.String(
         validate=validate.Length(min=1, max=40),
         metadata={
-            "description": "The RFID tag to charge for (decimal or hex). Leave it out "
-            "for an anonymous start (services only)."
+            "description": "The tag (OCPP idTag, 1-20 printable characters) to "
+            "charge for, as registered or as the station's readers send it; `0x…` "
+            "and `04:A1:…` are read as a hex UID. Leave it out for an anonymous "
+            "start (services only)."
         },
     )
 

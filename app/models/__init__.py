@@ -42,7 +42,15 @@ from app.models.topology import (
     StationConfigKey,
     SystemSettings,
 )
-from app.models.users import DashboardPanel, RfidTag, Role, User, site_grant
+from app.models.users import (
+    DashboardPanel,
+    RfidTag,
+    Role,
+    TagNotation,
+    User,
+    site_grant,
+    tag_key,
+)
 from app.models.webhooks import (
     DeliveryState,
     WebhookDelivery,
@@ -98,11 +106,13 @@ __all__ = [
     "Station",
     "StationConfigKey",
     "SystemSettings",
+    "TagNotation",
     "User",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookLease",
     "WindowAction",
     "site_grant",
+    "tag_key",
     "utcnow",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UUIDString, new_uuid, text_enum, utcnow
+from app.models.users import TagNotation
 
 
 class Protocol(enum.StrEnum):
@@ -99,6 +100,10 @@ class SystemSettings(Base):
     backup_time: Mapped[time] = mapped_column(
         Time, default=time(2, 30), server_default="02:30:00"
     )
+    # How the readers send a card's UID, unless a site or station says otherwise.
+    tag_notation: Mapped[TagNotation] = mapped_column(
+        text_enum(TagNotation), default=TagNotation.EXACT, server_default="exact"
+    )
 
     def __str__(self) -> str:
         return "System settings"
@@ -117,6 +122,8 @@ class Site(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None: as the system says (tags.notation_of).
+    tag_notation: Mapped[TagNotation | None] = mapped_column(text_enum(TagNotation))
 
     floors: Mapped[list[Floor]] = relationship(
         back_populates="site", order_by="Floor.name"
@@ -192,6 +199,8 @@ class Station(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None: as the site (then the system) says (tags.notation_of).
+    tag_notation: Mapped[TagNotation | None] = mapped_column(text_enum(TagNotation))
 
     site: Mapped[Site | None] = relationship(back_populates="stations")
     floor: Mapped[Floor | None] = relationship(back_populates="stations")

@@ -16,12 +16,25 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.models.base import Base, text_enum, utcnow
 
 if TYPE_CHECKING:
     from app.models.topology import Site
+
+
+class TagNotation(enum.StrEnum):
+    """How a station's readers send a card's UID as idTag (issue #19)."""
+
+    EXACT = "exact"  # as registered, compared case-insensitively
+    HEX = "hex"  # the UID in hex: a card registered by its decimal print matches
+    DECIMAL = "decimal"  # the UID in decimal: a card registered in hex matches
+
+
+def tag_key(text: str) -> str:
+    """A tag's identity: OCPP idTags are CiStrings (ASCII), compared case-insensitively."""
+    return text.upper()
 
 
 class Role(enum.StrEnum):
@@ -90,12 +103,14 @@ class User(Base):
 
 
 class RfidTag(Base):
-    """An identification token (OCPP idTag); the number is kept as a decimal string."""
+    """An identification token (OCPP idTag), kept exactly as registered; its key (the
+    upper-cased text) is its identity, unique. The rules are app/services/tags.py."""
 
     __tablename__ = "rfid_tag"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tag: Mapped[str] = mapped_column(String(20), unique=True)
+    tag_key: Mapped[str] = mapped_column(String(20), unique=True, index=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), index=True
     )
@@ -110,6 +125,11 @@ class RfidTag(Base):
         back_populates="tags", foreign_keys=[user_id]
     )
     parent: Mapped[RfidTag | None] = relationship(remote_side=[id])
+
+    @validates("tag")
+    def _keep_key(self, _name: str, value: str) -> str:
+        self.tag_key = tag_key(value)
+        return value
 
     def __str__(self) -> str:
         return self.tag

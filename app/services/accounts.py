@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,14 +14,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import RfidTag, Role, Site, User, utcnow
-from app.services import audit
+from app.services import audit, tags
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 PASSWORD_MIN_LENGTH = 8
 # Werkzeug's scrypt; a stored hash with other parameters is re-hashed at login.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method name)
-_HEX_TAG = re.compile(r"^(0x)?[0-9a-f]+$", re.IGNORECASE)
-_MAX_TAG_DIGITS = 20  # OCPP idToken is at most 20 characters
 
 
 @dataclass(frozen=True)
@@ -70,28 +67,6 @@ def check_password_rules(password: str) -> None:
 def hash_password(password: str) -> str:
     """Return a salted hash of the password for storage."""
     return generate_password_hash(password, method=PASSWORD_METHOD)
-
-
-def normalise_tag(raw: str) -> str:
-    """Return an RFID tag as a decimal string; hex input (0x…, a-f, 04:A1:…) is converted.
-
-    Digits only are read as decimal (how stations and cards print them); hex needs
-    a 0x prefix, a hex letter or byte separators.
-    """
-    text = raw.strip().replace(" ", "")
-    hex_bytes = re.fullmatch(r"([0-9a-fA-F]{2})([:\-][0-9a-fA-F]{2})+", text)
-    if hex_bytes:
-        text = "0x" + re.sub(r"[:\-]", "", text)
-    if text.isdigit():
-        value = int(text)
-    elif _HEX_TAG.match(text):
-        value = int(text[2:] if text.lower().startswith("0x") else text, 16)
-    else:
-        raise InvalidInput(_l("An RFID tag is a decimal or hexadecimal number."))
-    decimal = str(value)
-    if len(decimal) > _MAX_TAG_DIGITS:
-        raise InvalidInput(_l("The RFID tag is too long (at most 20 digits)."))
-    return decimal
 
 
 @cache
@@ -148,9 +123,9 @@ def _ensure_email_free(email: str, user_id: int | None = None) -> None:
 
 
 def _ensure_tag_free(tag: str, user_id: int | None = None) -> None:
-    owner = db.session.scalars(select(RfidTag).where(RfidTag.tag == tag)).first()
+    owner = tags.find_registered(tag)
     if owner is not None and owner.user_id != user_id:
-        raise Conflict(_l("The RFID tag %(tag)s is already in use.", tag=tag))
+        raise Conflict(_l("The RFID tag %(tag)s is already in use.", tag=owner.tag))
 
 
 def create_user(actor: User | None, data: UserInput) -> User:
@@ -166,7 +141,7 @@ def create_user(actor: User | None, data: UserInput) -> User:
     check_password_rules(data.password)
     _check_role_fields(data)
     _ensure_email_free(email)
-    tag = normalise_tag(data.tag) if data.tag else None
+    tag = tags.parse_input(data.tag).stored if data.tag and data.tag.strip() else None
     if tag:
         _ensure_tag_free(tag)
     user = User(
@@ -219,7 +194,9 @@ def update_user(actor: User, user: User, data: UserInput) -> User:
     user.parking = data.parking.strip()
     user.sites = _sites(data.site_ids) if data.role is Role.SITE_ADMIN else []
     if data.tag is not None:
-        _set_primary_tag(user, normalise_tag(data.tag) if data.tag.strip() else None)
+        _set_primary_tag(
+            user, tags.parse_input(data.tag).stored if data.tag.strip() else None
+        )
     db.session.flush()
     changes = audit.diff(before, _audited_fields(user))
     if changes or secret_changed:
@@ -231,10 +208,10 @@ def update_user(actor: User, user: User, data: UserInput) -> User:
 
 def _set_primary_tag(user: User, tag: str | None) -> None:
     """Make `tag` the user's tag (the form edits one); other tags are kept."""
-    if tag is None or any(existing.tag == tag for existing in user.tags):
+    if tag is None or any(existing.tag_key == tags.key(tag) for existing in user.tags):
         return
     _ensure_tag_free(tag, user.id)
-    free = db.session.scalars(select(RfidTag).where(RfidTag.tag == tag)).first()
+    free = tags.find_registered(tag)
     if free is not None:
         free.user = user
     else:
@@ -302,16 +279,14 @@ def add_tag(
     expires_at: datetime | None = None,
     parent: str | None = None,
 ) -> RfidTag:
-    """Give a user an RFID tag (normalised to decimal); a tag belongs to one user."""
+    """Give a user a tag, kept as typed (tags.parse_input); a tag belongs to one user."""
     if actor is not None and actor.role is not Role.ADMIN:
         raise PermissionDenied(_l("Only administrators hand out RFID tags."))
-    tag = normalise_tag(raw_tag)
+    tag = tags.parse_input(raw_tag).stored
     _ensure_tag_free(tag)
     parent_tag = None
     if parent:
-        parent_tag = db.session.scalars(
-            select(RfidTag).where(RfidTag.tag == normalise_tag(parent))
-        ).first()
+        parent_tag = tags.find_registered(tags.parse_input(parent).stored)
         if parent_tag is None:
             raise NotFound(_l("No such parent tag."))
     row = RfidTag(tag=tag, user=user, expires_at=expires_at, parent=parent_tag)

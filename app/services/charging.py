@@ -26,7 +26,7 @@ from app.models import (
     Station,
     utcnow,
 )
-from app.services import events, schedule, signals, stations
+from app.services import events, schedule, signals, stations, tags
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -83,7 +83,6 @@ class StopResult:
 # key costs more than running it (a MeterValues' repeat check: 180 us built per call,
 # 53 us prebuilt; docs/ocpp-performance.md).
 _NEW_SESSION = insert(ChargingSession).returning(ChargingSession.id)
-_TAG = select(RfidTag).where(RfidTag.tag == bindparam("tag"))
 _SAME_START = select(ChargingSession).where(
     ChargingSession.station_id == bindparam("station_id"),
     ChargingSession.outlet_number == bindparam("outlet_number"),
@@ -106,10 +105,10 @@ _RUNNING_AT = select(ChargingSession).where(
 )
 
 
-def _check_tag(tag_text: str | None) -> Authorization:
+def _check_tag(station: Station, tag_text: str | None) -> Authorization:
     if not tag_text:
         return Authorization(AuthorizationStatus.INVALID)
-    tag = db.session.scalars(_TAG, {"tag": tag_text}).first()
+    tag = tags.find_sent(station, tag_text)
     if tag is None or (tag.user is not None and not tag.user.active):
         return Authorization(AuthorizationStatus.INVALID)
     parent = tag.parent
@@ -143,7 +142,7 @@ def authorize(
         open_here = bool(station.outlets) and all(
             outlet.mode is OutletMode.OPEN for outlet in station.outlets
         )
-    checked = _check_tag(tag_text)
+    checked = _check_tag(station, tag_text)
     if open_here and checked.status is not AuthorizationStatus.ACCEPTED:
         checked = Authorization(AuthorizationStatus.ACCEPTED, tag=checked.tag)
     if checked.status is AuthorizationStatus.ACCEPTED and schedule.start_refusal(

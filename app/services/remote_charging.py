@@ -39,7 +39,14 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, api_access, background, charging, commands, signals
+from app.services import (
+    api_access,
+    background,
+    charging,
+    commands,
+    signals,
+    tags,
+)
 from app.services.api_access import Caller
 from app.services.errors import (
     Conflict,
@@ -97,8 +104,7 @@ def service_start_tag(service_id: int) -> str:
     while True:
         # 16 decimal digits, starting with 9: fits OCPP's 20-character idTag.
         text = "9" + "".join(secrets.choice("0123456789") for _ in range(15))
-        taken = db.session.scalar(select(RfidTag.id).where(RfidTag.tag == text))
-        if taken is None:
+        if tags.find_registered(text) is None:
             break
     tag = RfidTag(tag=text)
     db.session.add(tag)
@@ -127,7 +133,7 @@ def start_charging(
     """Ask the outlet's station to start charging; wait up to `wait` s for the session."""
     station = outlet.station
     if tag:
-        tag = accounts.normalise_tag(tag)
+        tag = tags.resolve_typed(tag, station)
     elif caller.service_id is not None:
         tag = service_start_tag(caller.service_id)
     else:

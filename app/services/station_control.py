@@ -30,7 +30,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import accounts, commands, files, ftp_files, navigator
+from app.services import commands, files, ftp_files, navigator, tags
 from app.services.access import scope
 from app.services.errors import InvalidInput, PermissionDenied
 from app.services.topology import get_settings
@@ -126,12 +126,12 @@ def trigger_message(
 def start_charging(
     actor: User, station: Station, outlet: int, tag: str, *, wait: float = 0.0
 ) -> commands.RemoteStartResult:
-    """Start charging on an outlet for an RFID tag (hex input is normalised)."""
+    """Start charging on an outlet for a tag, as registered (tags.resolve_typed)."""
     number = _outlet_number(station, outlet, whole=False)
     if number == 0:
         raise InvalidInput(_l("Choose the outlet to start."))
     return commands.remote_start(
-        actor, station, accounts.normalise_tag(tag), number, wait=wait
+        actor, station, tags.resolve_typed(tag, station), number, wait=wait
     )
 
 

@@ -50,7 +50,7 @@ def test_an_ev_user_sees_own_rfid_tags(login_as, create_user, app):
     create_user(Role.EV_USER, "other@example.com", tag="999")
     client = log_in(app.test_client(), user.email)
     page = client.get("/admin/my_charging/").text
-    assert "<code>31</code>" in page and "<code>999</code>" not in page
+    assert "<code>1F</code>" in page and "<code>999</code>" not in page
 
 
 def test_an_ev_user_exports_only_own_sessions_with_types(driver_client):

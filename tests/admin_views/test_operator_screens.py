@@ -652,7 +652,7 @@ def test_commands_to_an_offline_station_answer_offline_as_json(client_of, home):
     ("command", "args", "message"),
     [
         ("unlock", {"outlet": 9}, "The station has no outlet 9."),
-        ("start", {"outlet": 1, "tag": "zz-not-a-tag"}, "An RFID tag is a decimal"),
+        ("start", {"outlet": 1, "tag": "A" * 21}, "at most 20 characters"),
         ("stop", {"outlet": 1}, "No charging session is running"),
         ("firmware", {"location": "file:///etc/passwd"}, "Give an address"),
         ("diagnostics", {"location": ""}, "no FTP address"),

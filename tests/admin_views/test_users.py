@@ -64,7 +64,7 @@ def test_adding_an_ev_user_with_an_rfid_tag(admin_client):
     user = db.session.scalars(
         select(User).where(User.email == "anna@example.com")
     ).one()
-    assert user.role is Role.EV_USER and [t.tag for t in user.tags] == ["31"]
+    assert user.role is Role.EV_USER and [t.tag for t in user.tags] == ["1F"]
     assert db.session.scalars(
         select(AuditEntry).where(AuditEntry.entity == "User")
     ).first()
@@ -95,7 +95,7 @@ def test_adding_a_site_administrator_with_its_site(admin_client, create_site):
         ({"password": ""}, "A password is required"),
         ({"email": "nonsense"}, "Not a valid e-mail"),
         ({"role": "site_admin"}, "needs at least one site"),
-        ({"tag": "xyz"}, "decimal or hexadecimal"),
+        ({"tag": "TAG\x07BELL"}, "printable characters only"),
     ],
 )
 def test_bad_input_gets_a_message_on_the_form_and_nothing_is_written(

@@ -96,7 +96,7 @@ def test_start_and_stop_on_an_outlet_show_their_results(
         expect(page.locator("[data-result-for='start']")).to_have_attribute(
             "data-status", "accepted"
         )
-        assert ("RemoteStartTransaction", {"id_tag": "16", "connector_id": 2}) in [
+        assert ("RemoteStartTransaction", {"id_tag": "10", "connector_id": 2}) in [
             (name, {k: payload.get(k) for k in ("id_tag", "connector_id")})
             for name, payload in station.received
         ]
