@@ -59,7 +59,7 @@ def test_the_newest_sample_time_of_an_outlet_is_filled_in_from_its_stored_sample
 def test_existing_decimal_tags_keep_working_after_the_tag_identity_migration(
     app, create_site, create_station, create_user
 ):
-    """Migration 0008 keys every stored tag by its upper-cased text: the decimal
+    """Migration 0009 keys every stored tag by its upper-cased text: the decimal
     strings the portal stored before match what decimal stations send, nothing is
     duplicated, and a downgrade keeps the tags."""
     from app.models import Role
@@ -70,7 +70,7 @@ def test_existing_decimal_tags_keep_working_after_the_tag_identity_migration(
     db.session.commit()
     db.session.close()
 
-    downgrade(revision="0007_outlet_newest_sample")
+    downgrade(revision="0008_ocpp201")
     kept = db.session.execute(text("SELECT tag FROM rfid_tag ORDER BY tag")).all()
     assert [row[0] for row in kept] == ["255", "3054198966"]
     db.session.close()

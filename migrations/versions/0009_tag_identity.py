@@ -7,8 +7,8 @@ their key is the same text, so they keep working for stations that send decimal
 and nothing is duplicated. The notation (exact / hex / decimal) says how a station's
 readers send a card's UID; the system default is exact, sites and stations inherit.
 
-Revision ID: 0008_tag_identity
-Revises: 0007_outlet_newest_sample
+Revision ID: 0009_tag_identity
+Revises: 0008_ocpp201
 Create Date: 2026-12-07 07:30:00
 
 """
@@ -17,8 +17,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_tag_identity'
-down_revision = '0007_outlet_newest_sample'
+revision = '0009_tag_identity'
+down_revision = '0008_ocpp201'
 branch_labels = None
 depends_on = None
 
