@@ -88,6 +88,14 @@ POLICY_WORDS = {
 }
 
 
+#: how the station page names the protocol a station speaks (proper names)
+PROTOCOL_NAMES = {
+    Protocol.OCPP15_SOAP.value: "OCPP 1.5 SOAP",
+    Protocol.OCPP16_JSON.value: "OCPP 1.6 JSON",
+    Protocol.OCPP201_JSON.value: "OCPP 2.0.1 JSON",
+}
+
+
 def _choices(enum_cls: type) -> list[tuple[str, str]]:
     return [(member.value, member.value) for member in enum_cls]
 
@@ -459,6 +467,7 @@ class ConfigurationView(PortalView):
             tabs,
             tab,
             station=station,
+            protocol_names=PROTOCOL_NAMES,
             colour=navigator.station_colour(current_user, station),
             general=general,
             password=StationPasswordForm(),

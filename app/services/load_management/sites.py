@@ -20,7 +20,6 @@ from app.models import (
     Outlet,
     OutletAllocation,
     OutletStatus,
-    Protocol,
     Station,
     utcnow,
 )
@@ -138,7 +137,7 @@ def rebalance_site(site_id: int, now: datetime | None = None) -> list[Push]:
         old.current_a = share.current_a
         old.queued = share.queued
         old.updated_at = now
-        controllable = station.protocol is Protocol.OCPP16_JSON and station.online
+        controllable = station.protocol.smart_charging and station.online
         if changed and controllable:
             pushes.append(Push(station.id, outlet.number, session.id, share.current_a))
     for old in previous.values():  # sessions that ended or no longer count
@@ -187,7 +186,7 @@ def _demands(
         cap = schedule.outlet_cap_now(outlet, now)
         held: float | None = None
         old = previous.get(outlet.id)
-        if station.protocol is not Protocol.OCPP16_JSON:
+        if not station.protocol.smart_charging:
             held = _uncontrolled_a() if cap is None else min(cap, _uncontrolled_a())
         elif not station.online:
             recent = (

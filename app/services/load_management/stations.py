@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import OutletAllocation, OutletSchedule, OutletStatus, Protocol, Station
+from app.models import OutletAllocation, OutletSchedule, OutletStatus, Station
 from app.services import commands, schedule
 from app.services.load_management.sites import (
     Push,
@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 
 
 def send_cap_profiles(station: Station, *, clear: bool) -> int:
-    """Send the station's cap profiles (1.6 only); with clear, remove those not needed.
+    """Send the station's cap profiles (OCPP 1.6 and 2.0.1); with clear, remove those not needed.
 
     Returns the number of profiles sent.
     """
-    if station.protocol is not Protocol.OCPP16_JSON:
+    if not station.protocol.smart_charging:
         return 0
     sent = 0
     for planned in schedule.cap_profiles(station):
@@ -91,7 +91,7 @@ def resend_station(station_id: int) -> int:
     sent += apply_windows(station)
     pushed = apply_site(station.site_id) if managed and station.site_id else []
     sent += len(pushed)
-    if station.protocol is Protocol.OCPP16_JSON:
+    if station.protocol.smart_charging:
         done = {(p.station_id, p.outlet_number) for p in pushed}
         held = schedule.allocations(o.id for o in station.outlets)
         for outlet in station.outlets:
@@ -149,7 +149,7 @@ def verify_profiles(station: Station, now: datetime | None = None) -> bool:
 
 def apply_schedule(now: datetime | None = None) -> dict[str, int]:
     """The schedule job: rebalance every site with a capacity, check the profiles of
-    every online OCPP 1.6 station with rules or allocations, apply windows."""
+    every online station with smart charging with rules or allocations, apply windows."""
     site_ids = db.session.scalars(capacity_site_ids())
     pushed = 0
     for site_id in sorted(s for s in site_ids if s is not None):
@@ -164,7 +164,7 @@ def apply_schedule(now: datetime | None = None) -> dict[str, int]:
             continue
         has_rules = schedule.has_rules(station)
         if (
-            station.protocol is Protocol.OCPP16_JSON
+            station.protocol.smart_charging
             and (has_rules or schedule.allocations(o.id for o in station.outlets))
             and verify_profiles(station, now)
         ):

@@ -15,7 +15,6 @@ from app.models import (
     CapScope,
     Outlet,
     OutletAllocation,
-    Protocol,
     RuleKind,
     ScheduleRule,
     Station,
@@ -97,7 +96,7 @@ def outlet_limit_now(
         outlet,
         window.open,
         None,
-        smart_charging=outlet.station.protocol is Protocol.OCPP16_JSON,
+        smart_charging=outlet.station.protocol.smart_charging,
     )
     if window.rule is not None and window.node is not None:
         result.reasons.append(

@@ -67,6 +67,14 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def energy(wh: float, context: str) -> dict[str, Any]:
+    """A meter value of one energy register reading, now."""
+    return {
+        "timestamp": now_iso(),
+        "sampled_value": [{"value": wh, "context": context}],
+    }
+
+
 def _answering(action: Action) -> Any:
     name = action.value
 
@@ -101,6 +109,8 @@ class SimulatedStation201(ChargePoint):
         #: every text frame the portal sent, as received
         self.frames: list[str] = []
         self.tasks: set[asyncio.Future[None]] = set()
+        self.transactions = 0  # started on a RequestStartTransaction
+        self.meter = 1000  # Wh at a remote start
 
     def names(self) -> list[str]:
         return [name for name, _payload in self.received]
@@ -161,6 +171,51 @@ class SimulatedStation201(ChargePoint):
 
         self.tasks.add(asyncio.ensure_future(report()))
         return ANSWERS["GetBaseReport"]
+
+    async def answer_RequestStartTransaction(self, payload: dict[str, Any]) -> Any:
+        # As a station does: the transaction starts after the answer.
+        async def start() -> None:
+            await asyncio.sleep(0.05)
+            self.transactions += 1
+            await self.call(
+                call.TransactionEvent(
+                    event_type="Started",
+                    timestamp=now_iso(),
+                    trigger_reason="RemoteStart",
+                    seq_no=0,
+                    transaction_info={
+                        "transaction_id": f"RS-{self.transactions}",
+                        "remote_start_id": payload["remote_start_id"],
+                        "charging_state": "Charging",
+                    },
+                    evse={"id": payload.get("evse_id") or 1, "connector_id": 1},
+                    id_token=payload["id_token"],
+                    meter_value=[energy(self.meter, "Transaction.Begin")],
+                )
+            )
+
+        self.tasks.add(asyncio.ensure_future(start()))
+        return ANSWERS["RequestStartTransaction"]
+
+    async def answer_RequestStopTransaction(self, payload: dict[str, Any]) -> Any:
+        async def stop() -> None:
+            await asyncio.sleep(0.05)
+            await self.call(
+                call.TransactionEvent(
+                    event_type="Ended",
+                    timestamp=now_iso(),
+                    trigger_reason="RemoteStop",
+                    seq_no=1,
+                    transaction_info={
+                        "transaction_id": payload["transaction_id"],
+                        "stopped_reason": "Remote",
+                    },
+                    meter_value=[energy(self.meter + 2500, "Transaction.End")],
+                )
+            )
+
+        self.tasks.add(asyncio.ensure_future(stop()))
+        return ANSWERS["RequestStopTransaction"]
 
     async def answer_SetChargingProfile(self, payload: dict[str, Any]) -> Any:
         profile = payload["charging_profile"]
