@@ -1,8 +1,11 @@
 """OCPP 1.5 over SOAP: the CentralSystemService (spyne) and the ChargePointService
 client (zeep), both bound to the official WSDLs in wsdl/.
 
-routes.py serves stations, operations.py turns their calls into service calls,
-client.py carries the portal's commands to them, translate.py maps the words.
+routes.py serves stations, central_system.py declares the operations (one table,
+the spyne methods made from it), operations.py turns their calls into service
+calls, client.py carries the portal's commands to them, translate.py maps the
+words. The SOAP machinery: soap.py (the protocol), dispatch.py, headers.py,
+faults.py, models.py, wsdl.py.
 """
 
 from __future__ import annotations

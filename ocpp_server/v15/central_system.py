@@ -1,7 +1,8 @@
-# ruff: noqa: N802, N805 - spyne methods carry the WSDL operation names and take (ctx, req)
 """The OCPP 1.5 CentralSystemService (station -> portal) as a spyne application.
 
-The spyne service only translates SOAP <-> plain values; a *handler* implementing
+The operations are declared once, in `TABLE` (operation -> request/response
+models -> handler method); the spyne methods are made from it. The spyne service
+only translates SOAP <-> plain values; a *handler* implementing
 `CentralSystemHandler` does the rest (ocpp_server/v15/operations.py): one method
 per operation, `(CallContext, <Op>Req) -> <Op>Conf`, the request and response
 types being TypedDicts keyed by the WSDL element names.
@@ -9,25 +10,22 @@ types being TypedDicts keyed by the WSDL element names.
 Request dicts hold every element of the WSDL type; absent optional elements are
 None, repeated elements lists, `xs:dateTime` values timezone-aware UTC datetimes.
 Response dicts may omit optional keys; naive datetimes are taken as UTC. Raise
-`soap.OcppFaultError` for a specific SOAP Fault; any other exception becomes a
+`faults.OcppFaultError` for a specific SOAP Fault; any other exception becomes a
 Receiver / InternalError fault.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
-from spyne import MethodContext, ServiceBase, rpc
+from spyne import ComplexModelBase, MethodContext, ServiceBase, rpc
 
 from ocpp_server.v15 import messages as m
-from ocpp_server.v15.soap import (
-    CS_NS,
-    CallContext,
-    OcppApplication,
-    bare_style,
-    dispatch,
-)
+from ocpp_server.v15.dispatch import OcppApplication, bare_style, dispatch
+from ocpp_server.v15.headers import CallContext
+from ocpp_server.v15.wsdl import CS_NS
 
 # ----------------------------------------------------------------- plain value types
 
@@ -210,141 +208,103 @@ class CentralSystemHandler(Protocol):
     ) -> StopTransactionConf: ...
 
 
-# ----------------------------------------------------------------- spyne service
+# ----------------------------------------------------------------- operations
 
 
-def _bare(operation: str) -> dict[str, Any]:
-    return bare_style(CS_NS, operation)
+@dataclass(frozen=True)
+class Operation:
+    """One WSDL operation of the CentralSystemService and who answers it."""
+
+    name: str  #: the WSDL operation name, also the spyne method's name
+    #: the request's spyne model; None for an empty request type (Heartbeat)
+    request: type[ComplexModelBase] | None
+    response: type[ComplexModelBase]
+    #: the CentralSystemHandler method: (CallContext, <Op>Req) -> <Op>Conf
+    handler: str
 
 
-class CentralSystemService(ServiceBase):  # type: ignore[misc]
-    """Method names are the WSDL operation names (spyne's operation_name)."""
-
-    @rpc(m.AuthorizeRequest, _returns=m.AuthorizeResponse, **_bare("Authorize"))
-    def Authorize(ctx: MethodContext, req: m.AuthorizeRequest) -> Any:
-        return dispatch(ctx, "Authorize", m.AuthorizeRequest, req, m.AuthorizeResponse)
-
-    @rpc(
+#: Every operation, once: operation -> request/response types -> handler method.
+TABLE: tuple[Operation, ...] = (
+    Operation("Authorize", m.AuthorizeRequest, m.AuthorizeResponse, "authorize"),
+    Operation(
+        "BootNotification",
         m.BootNotificationRequest,
-        _returns=m.BootNotificationResponse,
-        **_bare("BootNotification"),
-    )
-    def BootNotification(ctx: MethodContext, req: m.BootNotificationRequest) -> Any:
-        return dispatch(
-            ctx,
-            "BootNotification",
-            m.BootNotificationRequest,
-            req,
-            m.BootNotificationResponse,
-        )
-
-    @rpc(
-        m.DataTransferRequest, _returns=m.DataTransferResponse, **_bare("DataTransfer")
-    )
-    def DataTransfer(ctx: MethodContext, req: m.DataTransferRequest) -> Any:
-        return dispatch(
-            ctx, "DataTransfer", m.DataTransferRequest, req, m.DataTransferResponse
-        )
-
-    @rpc(
+        m.BootNotificationResponse,
+        "boot_notification",
+    ),
+    Operation(
+        "DataTransfer", m.DataTransferRequest, m.DataTransferResponse, "data_transfer"
+    ),
+    Operation(
+        "DiagnosticsStatusNotification",
         m.DiagnosticsStatusNotificationRequest,
-        _returns=m.DiagnosticsStatusNotificationResponse,
-        **_bare("DiagnosticsStatusNotification"),
-    )
-    def DiagnosticsStatusNotification(
-        ctx: MethodContext, req: m.DiagnosticsStatusNotificationRequest
-    ) -> Any:
-        return dispatch(
-            ctx,
-            "DiagnosticsStatusNotification",
-            m.DiagnosticsStatusNotificationRequest,
-            req,
-            m.DiagnosticsStatusNotificationResponse,
-        )
-
-    @rpc(
+        m.DiagnosticsStatusNotificationResponse,
+        "diagnostics_status_notification",
+    ),
+    Operation(
+        "FirmwareStatusNotification",
         m.FirmwareStatusNotificationRequest,
-        _returns=m.FirmwareStatusNotificationResponse,
-        **_bare("FirmwareStatusNotification"),
-    )
-    def FirmwareStatusNotification(
-        ctx: MethodContext, req: m.FirmwareStatusNotificationRequest
-    ) -> Any:
-        return dispatch(
-            ctx,
-            "FirmwareStatusNotification",
-            m.FirmwareStatusNotificationRequest,
-            req,
-            m.FirmwareStatusNotificationResponse,
-        )
-
+        m.FirmwareStatusNotificationResponse,
+        "firmware_status_notification",
+    ),
     # HeartbeatRequest is an empty type: spyne's bare style refuses an empty
     # model as argument, so the method takes no argument at all (spyne then
     # produces an empty ``heartbeatRequest`` element type by itself).
-    @rpc(_returns=m.HeartbeatResponse, **_bare("Heartbeat"))
-    def Heartbeat(ctx: MethodContext) -> Any:
-        return dispatch(ctx, "Heartbeat", None, None, m.HeartbeatResponse)
-
-    @rpc(m.MeterValuesRequest, _returns=m.MeterValuesResponse, **_bare("MeterValues"))
-    def MeterValues(ctx: MethodContext, req: m.MeterValuesRequest) -> Any:
-        return dispatch(
-            ctx, "MeterValues", m.MeterValuesRequest, req, m.MeterValuesResponse
-        )
-
-    @rpc(
+    Operation("Heartbeat", None, m.HeartbeatResponse, "heartbeat"),
+    Operation(
+        "MeterValues", m.MeterValuesRequest, m.MeterValuesResponse, "meter_values"
+    ),
+    Operation(
+        "StartTransaction",
         m.StartTransactionRequest,
-        _returns=m.StartTransactionResponse,
-        **_bare("StartTransaction"),
-    )
-    def StartTransaction(ctx: MethodContext, req: m.StartTransactionRequest) -> Any:
-        return dispatch(
-            ctx,
-            "StartTransaction",
-            m.StartTransactionRequest,
-            req,
-            m.StartTransactionResponse,
-        )
-
-    @rpc(
+        m.StartTransactionResponse,
+        "start_transaction",
+    ),
+    Operation(
+        "StatusNotification",
         m.StatusNotificationRequest,
-        _returns=m.StatusNotificationResponse,
-        **_bare("StatusNotification"),
-    )
-    def StatusNotification(ctx: MethodContext, req: m.StatusNotificationRequest) -> Any:
-        return dispatch(
-            ctx,
-            "StatusNotification",
-            m.StatusNotificationRequest,
-            req,
-            m.StatusNotificationResponse,
-        )
-
-    @rpc(
+        m.StatusNotificationResponse,
+        "status_notification",
+    ),
+    Operation(
+        "StopTransaction",
         m.StopTransactionRequest,
-        _returns=m.StopTransactionResponse,
-        **_bare("StopTransaction"),
-    )
-    def StopTransaction(ctx: MethodContext, req: m.StopTransactionRequest) -> Any:
-        return dispatch(
-            ctx,
-            "StopTransaction",
-            m.StopTransactionRequest,
-            req,
-            m.StopTransactionResponse,
-        )
+        m.StopTransactionResponse,
+        "stop_transaction",
+    ),
+)
+
+OPERATIONS: tuple[str, ...] = tuple(op.name for op in TABLE)
 
 
-OPERATIONS: tuple[str, ...] = (
-    "Authorize",
-    "BootNotification",
-    "DataTransfer",
-    "DiagnosticsStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "StartTransaction",
-    "StatusNotification",
-    "StopTransaction",
+# ----------------------------------------------------------------- spyne service
+
+
+def _spyne_method(op: Operation) -> Any:
+    """The ``@rpc`` method of ``op``: the request to ``dispatch``, its answer back."""
+    style = bare_style(CS_NS, op.name)
+    if op.request is None:
+
+        def method_without_request(ctx: MethodContext) -> Any:
+            return dispatch(ctx, op.name, None, None, op.response, op.handler)
+
+        method_without_request.__name__ = op.name
+        return rpc(_returns=op.response, **style)(method_without_request)
+
+    request = op.request
+
+    def method(ctx: MethodContext, req: ComplexModelBase) -> Any:
+        return dispatch(ctx, op.name, request, req, op.response, op.handler)
+
+    method.__name__ = op.name
+    return rpc(request, _returns=op.response, **style)(method)
+
+
+#: the spyne service; method names are the WSDL operation names
+CentralSystemService: type[ServiceBase] = type(
+    "CentralSystemService",
+    (ServiceBase,),
+    {"__module__": __name__, **{op.name: _spyne_method(op) for op in TABLE}},
 )
 
 

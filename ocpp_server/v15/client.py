@@ -37,7 +37,7 @@ from app.models import Direction
 from app.services.commands import Command, CommandResult, CommandStatus, StationAddress
 from app.services.message_log import record_message
 from ocpp_server.v15 import translate
-from ocpp_server.v15.soap import CP_NS, CP_WSDL_PATH, WSA_NS
+from ocpp_server.v15.wsdl import CP_NS, CP_WSDL_PATH, WSA_NS
 
 log = logging.getLogger(__name__)
 

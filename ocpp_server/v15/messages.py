@@ -23,7 +23,8 @@ from spyne import (
     XmlData,
 )
 
-from ocpp_server.v15.soap import CS_NS, optional, repeated, required, simple_string
+from ocpp_server.v15.models import optional, repeated, required, simple_string
+from ocpp_server.v15.wsdl import CS_NS
 
 NS = CS_NS
 

@@ -23,7 +23,8 @@ from app.services.errors import DomainError
 from app.services.stations import Admission
 from ocpp_server.v15 import central_system as cs
 from ocpp_server.v15 import translate
-from ocpp_server.v15.soap import CallContext, FaultSubcode, OcppFaultError
+from ocpp_server.v15.faults import FaultSubcode, OcppFaultError
+from ocpp_server.v15.headers import CallContext
 
 log = logging.getLogger(__name__)
 

@@ -26,15 +26,13 @@ from app.extensions import db
 from app.models import Direction
 from app.services.message_log import record_message
 from ocpp_server.v15 import central_system
+from ocpp_server.v15.faults import FaultSubcode, build_fault_envelope
+from ocpp_server.v15.headers import CallOutcome, CallRecord
 from ocpp_server.v15.operations import PortalCentralSystem
-from ocpp_server.v15.soap import (
+from ocpp_server.v15.wsdl import (
     CALL_RECORD_KEY,
     CS_WSDL_PATH,
     SOAP12_CONTENT_TYPE,
-    CallOutcome,
-    CallRecord,
-    FaultSubcode,
-    build_fault_envelope,
     wsdl_with_address,
 )
 

@@ -16,7 +16,7 @@ from zeep.wsdl import Document
 from app.extensions import db
 from app.models import ChargingSession, OutletMode, Protocol, Role
 from ocpp_server.v15.routes import RULE
-from ocpp_server.v15.soap import CS_WSDL_PATH
+from ocpp_server.v15.wsdl import CS_WSDL_PATH
 from tests.conftest import log_in
 from tests.ocpp_server.v15.conftest import CS_BINDING, StationClient, WsaFromPlugin
 from tests.ocpp_server.v16.station import running_station

@@ -41,7 +41,7 @@ from app.models import (
 )
 from app.services import topology
 from ocpp_server.v15.routes import RULE as SOAP_RULE
-from ocpp_server.v15.soap import CS_NS
+from ocpp_server.v15.wsdl import CS_NS
 from ocpp_server.v16.handlers import CallContext, StationCall
 from tests.conftest import LiveServer
 from tests.ocpp_server.robust_postgres import PrivatePostgres

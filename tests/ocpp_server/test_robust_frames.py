@@ -29,7 +29,7 @@ from app.extensions import db
 from app.models import Base, EventKind, EventLogEntry, OcppMessage, Protocol
 from ocpp_server.v15.central_system import OPERATIONS as OPERATIONS_15
 from ocpp_server.v15.routes import RULE as SOAP_RULE
-from ocpp_server.v15.soap import CS_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, WSA_NS
+from ocpp_server.v15.wsdl import CS_NS, SOAP11_ENV_NS, SOAP12_ENV_NS, WSA_NS
 
 MIN_FRAMES = 2_000  # issue #11: at least this many generated frames per protocol
 # Frames per Hypothesis example; each batch is followed by one Heartbeat probe.

@@ -10,7 +10,7 @@ from lxml import etree
 
 from app.models import Protocol
 from ocpp_server.v15.routes import RULE
-from ocpp_server.v15.soap import CS_NS, SOAP12_ENV_NS
+from ocpp_server.v15.wsdl import CS_NS, SOAP12_ENV_NS
 from tests.ocpp_server.test_robust_frames import _entity_expansion
 from tests.ocpp_server.v15.conftest import ENV, post
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from spyne import AnyUri, Boolean, ComplexModel, DateTime, Integer32, Unicode
 
-from ocpp_server.v15.soap import CP_NS, optional, repeated, required, simple_string
+from ocpp_server.v15.models import optional, repeated, required, simple_string
+from ocpp_server.v15.wsdl import CP_NS
 
 NS = CP_NS
 

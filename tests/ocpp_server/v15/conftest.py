@@ -22,7 +22,7 @@ from zeep.wsdl.utils import get_or_create_header
 from app.extensions import db
 from app.models import Base, OutletMode, Protocol, Site, Station
 from ocpp_server.v15.routes import RULE
-from ocpp_server.v15.soap import CS_NS, CS_WSDL_PATH, SOAP12_ENV_NS, WSA_NS
+from ocpp_server.v15.wsdl import CS_NS, CS_WSDL_PATH, SOAP12_ENV_NS, WSA_NS
 from tests.conftest import LiveServer
 from tests.ocpp_server.v15.simulator import ChargePointSimulator, SimulatorServer
 

@@ -22,15 +22,10 @@ from spyne import MethodContext, ServiceBase, rpc
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ocpp_server.v15.soap import (
-    CP_NS,
-    CallContext,
-    FaultSubcode,
-    OcppApplication,
-    OcppFaultError,
-    bare_style,
-    dispatch,
-)
+from ocpp_server.v15.dispatch import OcppApplication, bare_style, dispatch
+from ocpp_server.v15.faults import FaultSubcode, OcppFaultError
+from ocpp_server.v15.headers import CallContext
+from ocpp_server.v15.wsdl import CP_NS
 from tests.ocpp_server.v15 import charge_point_messages as m
 
 Payload = dict[str, Any]

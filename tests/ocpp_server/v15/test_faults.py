@@ -19,7 +19,7 @@ from app.models import Direction, OcppMessage, Station
 from app.services import stations
 from app.services.errors import InvalidInput
 from ocpp_server.v15 import translate
-from ocpp_server.v15.soap import (
+from ocpp_server.v15.wsdl import (
     CS_NS,
     CS_WSDL_PATH,
     SOAP11_ENV_NS,

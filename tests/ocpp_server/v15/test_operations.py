@@ -38,8 +38,9 @@ from app.models import (
 )
 from app.services import topology
 from ocpp_server.v15 import central_system
+from ocpp_server.v15.dispatch import handler_method_name
 from ocpp_server.v15.operations import PortalCentralSystem
-from ocpp_server.v15.soap import CS_NS, WSA_NS, handler_method_name
+from ocpp_server.v15.wsdl import CS_NS, WSA_NS
 from tests.ocpp_server.v15.conftest import (
     CS_BINDING,
     STATION_ID,

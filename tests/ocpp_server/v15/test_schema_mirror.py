@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from ocpp_server.v15 import central_system
-from ocpp_server.v15.soap import CP_WSDL_PATH, CS_WSDL_PATH
+from ocpp_server.v15.wsdl import CP_WSDL_PATH, CS_WSDL_PATH
 from tests.ocpp_server.v15 import simulator
 
 XS = "http://www.w3.org/2001/XMLSchema"
