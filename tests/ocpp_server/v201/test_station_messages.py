@@ -245,3 +245,18 @@ def test_meter_values_of_the_main_meter_are_not_an_outlets(station):
     at = datetime.now(UTC).replace(microsecond=0)
     station.call(call.MeterValues(evse_id=0, meter_value=[energy(at, 4200)]))
     assert db.session.scalar(select(func.count(MeterValue.id))) == 0
+
+
+def test_authorize_matches_tags_as_the_other_versions_do(station, create_user):
+    """The tag rules of app/services/tags.py (as sent, case-insensitive) hold for
+    2.0.1 too: the handler goes through the same charging.authorize."""
+    create_user(Role.EV_USER, tag="04A1B2C3D4E5F6")
+    create_user(Role.EV_USER, tag="APP-7F3K2Q")
+    answers = [
+        station.call(call.Authorize(id_token={"id_token": value, "type": kind}))
+        for value, kind in [
+            ("04a1b2c3d4e5f6", "ISO14443"),
+            ("APP-7F3K2Q", "Central"),
+        ]
+    ]
+    assert [a.id_token_info["status"] for a in answers] == ["Accepted", "Accepted"]
