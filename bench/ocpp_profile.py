@@ -42,13 +42,9 @@ from ocpp.charge_point import (
 from ocpp.v16 import call
 from sqlalchemy import event
 
-from bench.ocpp_load import (
-    CYCLE,
-    StationCycle,
-    chargebox_id,
-    portal_env,
-    prepare_database,
-)
+from bench.load.database import portal_env, prepare_database
+from bench.load.settings import CYCLE, chargebox_id
+from bench.load.stations import StationCycle
 
 
 class SimStation(StationCycle):
