@@ -19,8 +19,16 @@ from flask.cli import AppGroup
 
 from app import jobs
 from app.extensions import db
-from app.models import OutletMode, Protocol, Role
-from app.services import accounts, backups, demo, tags, topology
+from app.models import (
+    OutletMode,
+    Protocol,
+    Role,
+    Site,
+    Station,
+    SystemSettings,
+    TagNotation,
+)
+from app.services import accounts, backups, demo, stations, tags, topology
 from app.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage portal users.")
@@ -182,6 +190,33 @@ def add_tag(tag: str, email: str) -> None:
     click.echo(
         f"Tag {row.tag} added to {user.email}" + (f" ({other})." if other else ".")
     )
+
+
+@tags_cli.command("notation")
+@click.argument(
+    "notation", type=click.Choice([n.value for n in TagNotation] + ["inherit"])
+)
+@click.option("--site", "site_name", help="Only this site (default: system-wide).")
+@click.option("--station", "chargebox_id", help="Only this station.")
+def set_tag_notation(
+    notation: str, site_name: str | None, chargebox_id: str | None
+) -> None:
+    """Say how the readers send a card's UID: exact (as registered), hex or decimal."""
+    with _unit_of_work():
+        target: SystemSettings | Site | Station
+        if chargebox_id:
+            station = stations.find_station(chargebox_id)
+            if station is None:
+                raise click.ClickException(f"No station {chargebox_id}.")
+            target = station
+        elif site_name:
+            target = topology.find_site(site_name)
+        else:
+            target = topology.get_settings()
+        tags.set_notation(
+            None, target, None if notation == "inherit" else TagNotation(notation)
+        )
+    click.echo(f"Tag notation of {target}: {notation}.")
 
 
 @jobs_cli.command("list")

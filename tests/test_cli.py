@@ -140,3 +140,24 @@ def test_demo_load_if_empty_leaves_data_alone(runner, create_site):
     create_site("Mine")
     assert "not loaded" in _ok(runner, "demo", "load", "--if-empty")
     assert db.session.scalar(select(func.count(Site.id))) == 1
+
+
+def test_tags_notation_sets_it_for_the_system_a_site_and_a_station(runner):
+    from app.models import SystemSettings, TagNotation
+
+    _ok(runner, "sites", "add", "Solna")
+    _ok(runner, "stations", "add", "X1", "--site", "Solna")
+    _ok(runner, "tags", "notation", "hex")
+    _ok(runner, "tags", "notation", "decimal", "--site", "Solna")
+    _ok(runner, "tags", "notation", "exact", "--station", "X1")
+    db.session.expire_all()
+    assert db.session.get(SystemSettings, 1).tag_notation is TagNotation.HEX
+    site = db.session.scalars(select(Site)).one()
+    station = db.session.scalars(select(Station)).one()
+    assert (site.tag_notation, station.tag_notation) == (
+        TagNotation.DECIMAL,
+        TagNotation.EXACT,
+    )
+    _ok(runner, "tags", "notation", "inherit", "--station", "X1")
+    db.session.expire_all()
+    assert db.session.scalars(select(Station)).one().tag_notation is None

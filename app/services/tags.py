@@ -21,7 +21,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import RfidTag, Station, TagNotation, tag_key
+from app.models import (
+    RfidTag,
+    Role,
+    Site,
+    Station,
+    SystemSettings,
+    TagNotation,
+    User,
+    tag_key,
+)
+from app.services import audit
+from app.services.access import require_role, require_site_manager
 from app.services.errors import Conflict, InvalidInput
 from app.services.topology import get_settings
 
@@ -125,6 +136,29 @@ def notation_of(station: Station | None) -> TagNotation:
         if station.site is not None and station.site.tag_notation is not None:
             return station.site.tag_notation
     return get_settings().tag_notation
+
+
+def set_notation(
+    actor: User | None,
+    target: SystemSettings | Site | Station,
+    notation: TagNotation | None,
+) -> None:
+    """Say how readers send cards system-wide, at a site or at one station (None:
+    inherit). The system's is the administrators'; a site's and its stations' are
+    also their site administrators'. actor None is the system itself (the CLI)."""
+    if isinstance(target, SystemSettings):
+        if notation is None:
+            raise InvalidInput(_l("The system needs a tag notation."))
+        if actor is not None:
+            require_role(actor, Role.ADMIN)
+        site_id = None
+    else:
+        site_id = target.id if isinstance(target, Site) else target.site_id
+        if actor is not None:
+            require_site_manager(actor, site_id)
+    before = audit.snapshot(target)
+    target.tag_notation = notation
+    audit.record_update(actor, target, before, site_id=site_id)
 
 
 def candidates(sent: str, notation: TagNotation) -> list[str]:

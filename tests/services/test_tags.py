@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import Role, TagNotation
 from app.services import accounts, charging, tags, topology
 from app.services.charging import AuthorizationStatus as Auth
-from app.services.errors import Conflict, InvalidInput
+from app.services.errors import Conflict, InvalidInput, PermissionDenied
 
 HEX_UID = "04A1B2C3D4E5F6"
 DECIMAL_PRINT = str(0x04A1B2C3D4E5F6)
@@ -148,3 +148,16 @@ def test_a_remote_start_uses_the_registered_tag_for_what_was_typed(
     assert tags.resolve_typed("04:a1:b2:c3", station) == "04A1B2C3"
     assert tags.resolve_typed("04a1b2c3", station) == "04A1B2C3"
     db.session.flush()
+
+
+def test_a_site_administrator_sets_the_notation_of_own_sites_only(
+    create_site, create_station, create_user
+):
+    own, other = create_site("Own"), create_site("Other")
+    site_admin = create_user(Role.SITE_ADMIN, sites=[own])
+    tags.set_notation(site_admin, own, TagNotation.DECIMAL)
+    assert own.tag_notation is TagNotation.DECIMAL
+    with pytest.raises(PermissionDenied):
+        tags.set_notation(site_admin, create_station(other, "O-1"), TagNotation.HEX)
+    with pytest.raises(PermissionDenied):
+        tags.set_notation(site_admin, topology.get_settings(), TagNotation.HEX)
