@@ -251,9 +251,13 @@ def fetch_diagnostics(
 # The local authorisation list
 
 
-def local_list_entries() -> tuple[commands.LocalListEntry, ...]:
-    """Return every RFID tag the portal knows, with its status for a local list."""
+def local_list_entries(
+    station: Station | None = None,
+) -> tuple[commands.LocalListEntry, ...]:
+    """Return every tag the portal knows, with its status for a local list, each in
+    the form the station's readers send it (tags.sent_form)."""
     now = utcnow()
+    notation = tags.notation_of(station)
     entries = []
     for tag in db.session.scalars(select(RfidTag).order_by(RfidTag.tag)):
         if tag.blocked:
@@ -264,10 +268,12 @@ def local_list_entries() -> tuple[commands.LocalListEntry, ...]:
             status = "accepted"
         entries.append(
             commands.LocalListEntry(
-                tag.tag,
+                tags.sent_form(tag.tag, notation),
                 status,
                 tag.expires_at,
-                tag.parent.tag if tag.parent is not None else None,
+                tags.sent_form(tag.parent.tag, notation)
+                if tag.parent is not None
+                else None,
             )
         )
     return tuple(entries)
@@ -281,7 +287,7 @@ def send_local_list(actor: User, station: Station) -> commands.CommandResult:
     return commands.send_command(
         actor,
         station,
-        commands.SendLocalList(version, full=True, entries=local_list_entries()),
+        commands.SendLocalList(version, full=True, entries=local_list_entries(station)),
     )
 
 

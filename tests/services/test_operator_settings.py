@@ -207,3 +207,21 @@ def test_diagnostics_go_to_the_ftp_address_by_default(app, create_user):
     assert (
         station_control.default_diagnostics_location() == "ftp://ftp.example.com/diag"
     )
+
+
+def test_the_local_list_holds_each_tag_as_the_stations_readers_send_it(
+    app, create_site, create_station
+):
+    from app.models import TagNotation
+
+    parent = RfidTag(tag="04A1B2C3D4E5F6")
+    db.session.add_all([parent, RfidTag(tag="APP-7F3K2Q", parent=parent)])
+    station = create_station(create_site())
+    station.tag_notation = TagNotation.DECIMAL
+    db.session.commit()
+    entries = station_control.local_list_entries(station)
+    decimal = str(0x04A1B2C3D4E5F6)
+    assert [(e.tag, e.parent_tag) for e in entries] == [
+        (decimal, None),
+        ("APP-7F3K2Q", decimal),
+    ]
