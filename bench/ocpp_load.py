@@ -1,4 +1,4 @@
-"""OCPP 1.6 load benchmark: N simulated stations against the portal and a bare baseline.
+"""OCPP load benchmark: N simulated stations against the portal and a bare baseline.
 
 Each simulated station is the ``ocpp`` library's v16 ``ChargePoint`` over a
 ``websockets`` client connection (asyncio, in one or more load-generator
@@ -10,7 +10,10 @@ Charging, MeterValues, MeterValues, Heartbeat, MeterValues, StopTransaction,
 StatusNotification Available, each station from its own place in it (a place inside
 a transaction opened during the ramp). ``--paced RATE``: every station sends RATE
 messages a second (random phase); ``--closed``: a station sends its next message as
-soon as the answer to the previous one arrives.
+soon as the answer to the previous one arrives. ``--ocpp 2.0.1``: the stations speak
+OCPP 2.0.1 (``ocpp2.0.1``) and run the same cycle in its words, TransactionEvent
+Started/Updated/Ended carrying the transaction and its meter values
+(bench/load/ocpp201.py); the baseline answers 2.0.1 too.
 
 The same load runs, in the same run, against two servers on 127.0.0.1:
 
@@ -89,6 +92,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench.ocpp_load", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--stations", type=int, default=1000)
+    parser.add_argument(
+        "--ocpp",
+        choices=("1.6", "2.0.1"),
+        default="1.6",
+        help="the stations' OCPP version (2.0.1: bench/load/ocpp201.py's cycle)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--closed", action="store_true", help="closed loop (default)")
     mode.add_argument(
@@ -186,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--count", type=int, required=True)
         sub.add_argument("--ramp-timeout", type=float, required=True)
         sub.add_argument("--ramp-concurrency", type=int, required=True)
+        sub.add_argument("--ocpp", choices=("1.6", "2.0.1"), default="1.6")
         asyncio.run(client_main(sub.parse_args(argv[1:])))
         return 0
     if argv[:1] == ["_baseline"]:
@@ -214,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"1 OPEN outlet registered in {time.perf_counter() - started:.1f} s",
                   flush=True)  # fmt: skip
         print(
-            f"Load: {args.stations} stations, {mode}, cycle {' > '.join(CYCLE)}; warm-up "
+            f"Load: {args.stations} OCPP {args.ocpp} stations, {mode}, "
+            f"cycle {' > '.join(CYCLE)}; warm-up "
             f"{args.warmup:g} s, measured {args.duration:g} s; {args.clients} load "
             f"generator process(es); {os.cpu_count()} CPUs; nofile {nofile}",
             flush=True,

@@ -66,6 +66,8 @@ def run_load(
                     str(ramp_timeout),
                     "--ramp-concurrency",
                     str(args.ramp_concurrency),
+                    "--ocpp",
+                    args.ocpp,
                 ],
                 env=dict(os.environ),
                 nofile=nofile_target(args.stations),

@@ -258,19 +258,27 @@ class BareCentralSystem(ChargePoint):  # type: ignore[misc]
 async def serve_baseline(port: int) -> None:
     from websockets.asyncio.server import ServerConnection, serve
 
+    from bench.load.ocpp201 import SUBPROTOCOL201, BareCentralSystem201
+
+    kinds: dict[str, type[ChargePoint]] = {
+        SUBPROTOCOL: BareCentralSystem,
+        SUBPROTOCOL201: BareCentralSystem201,
+    }
+
     async def station(ws: ServerConnection) -> None:
-        if ws.subprotocol != SUBPROTOCOL:
-            await ws.close(1002, "ocpp1.6 required")
+        kind = kinds.get(ws.subprotocol)  # type: ignore[arg-type]
+        if kind is None:
+            await ws.close(1002, "ocpp1.6 or ocpp2.0.1 required")
             return
         identity = ws.request.path.rstrip("/").rsplit("/", 1)[-1] if ws.request else ""
         with contextlib.suppress(ConnectionClosed):
-            await BareCentralSystem(identity, ws).start()
+            await kind(identity, ws).start()
 
     async with serve(
         station,
         HOST,
         port,
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[SUBPROTOCOL, SUBPROTOCOL201],
         ping_interval=60,
         compression=None,
         max_size=256 * 1024,

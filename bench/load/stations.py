@@ -14,7 +14,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ocpp.exceptions import OCPPError
 from ocpp.routing import on
@@ -137,6 +137,11 @@ class StationCycle:
 
 @dataclass
 class SimStation(StationCycle):
+    """A 1.6 station (bench/load/ocpp201.py's SimStation201 speaks 2.0.1)."""
+
+    SUBPROTOCOL: ClassVar[Any] = SUBPROTOCOL
+    CHARGE_POINT: ClassVar[type] = SimChargePoint
+
     index: int
     url: str
     recorder: Recorder
@@ -147,6 +152,8 @@ class SimStation(StationCycle):
     step: int = 0
     meter_wh: int = 0
     transaction_id: int | None = None
+    ref: str = ""  #: 2.0.1: the station's own id of its transaction
+    seq_no: int = 0  #: 2.0.1: the next TransactionEvent's seqNo
 
     @property
     def identity(self) -> str:
@@ -162,7 +169,7 @@ class SimStation(StationCycle):
                 try:
                     self.ws = await connect(
                         f"{self.url}/{self.identity}",
-                        subprotocols=[SUBPROTOCOL],
+                        subprotocols=[self.SUBPROTOCOL],
                         compression=None,
                         ping_interval=None,
                         open_timeout=max(1.0, deadline - time.monotonic()),
@@ -179,25 +186,25 @@ class SimStation(StationCycle):
                     self.recorder.errors[f"connect: {exc}"[:60]] += 1
                     return False
             assert self.ws is not None
-            self.cp = SimChargePoint(
+            self.cp = self.CHARGE_POINT(
                 self.identity, self.ws, response_timeout=RESPONSE_TIMEOUT
             )
             self.reader = asyncio.create_task(self.cp.start())
             self.reader.add_done_callback(self._reader_done)
             try:
-                await self.cp.call(
-                    call.BootNotification(
-                        charge_point_vendor="Bench",
-                        charge_point_model="Sim-1",
-                        charge_point_serial_number=self.identity,
-                        firmware_version="1.0",
-                    ),
-                    suppress=False,
-                )
+                await self.cp.call(self.boot_request(), suppress=False)
             except (OCPPError, TimeoutError, ConnectionClosed) as exc:
                 self.recorder.errors[f"boot: {type(exc).__name__}"] += 1
                 return False
             return await self._enter_cycle()
+
+    def boot_request(self) -> Any:
+        return call.BootNotification(
+            charge_point_vendor="Bench",
+            charge_point_model="Sim-1",
+            charge_point_serial_number=self.identity,
+            firmware_version="1.0",
+        )
 
     async def _enter_cycle(self) -> bool:
         """Begin at a random place of the cycle (the same per station from run to
@@ -267,8 +274,13 @@ async def client_main(args: argparse.Namespace) -> None:
     logging.getLogger("ocpp").setLevel(logging.CRITICAL)  # errors are counted instead
     loop = asyncio.get_running_loop()
     recorder = Recorder()
+    station_class = SimStation
+    if args.ocpp == "2.0.1":
+        from bench.load.ocpp201 import SimStation201
+
+        station_class = SimStation201
     stations = [
-        SimStation(n, args.url, recorder)
+        station_class(n, args.url, recorder)
         for n in range(args.first, args.first + args.count)
     ]
     gate = asyncio.Semaphore(args.ramp_concurrency)
