@@ -1,0 +1,136 @@
+"""The configuration page of the selected node and the form handling shared by every level."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from flask import (
+    abort,
+    flash,
+    redirect,
+    request,
+    url_for,
+)
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from admin_views.base import STAFF, PortalView
+from admin_views.formatting import format_moment
+from admin_views.navigation import selected_node
+from app.extensions import db
+from app.services.access import get_scoped
+from app.services.errors import DomainError, NotFound
+from app.services.nodes import NodeKind, NodeRef, load_node
+
+
+class Tab(NamedTuple):
+    """One tab of a level: its name (the template ``admin/config/<level>.html``
+    shows the block for it), its label, and who sees it (None: everyone who
+    sees the level)."""
+
+    name: str
+    label: Any
+    shown: Callable[[Any], bool] | None = None
+
+
+def visible(tabs: Sequence[Tab]) -> list[tuple[str, Any]]:
+    """The tabs the current user sees, as (name, label) for the template."""
+    return [
+        (tab.name, tab.label)
+        for tab in tabs
+        if tab.shown is None or tab.shown(current_user)
+    ]
+
+
+class ConfigScreen(PortalView):
+    """The shared part of the configuration screens: the page of the node
+    selected in the navigator, and the form handling every level uses. Each
+    level (system, site, floor, station, outlet) is a subclass that declares
+    its TABS and its page and POST routes."""
+
+    roles = STAFF
+
+    @expose("/")
+    def index(self) -> str:
+        ref = selected_node()
+        row = load_node(ref, current_user)
+        tab = request.args.get("tab", "")
+        page = {
+            NodeKind.SYSTEM: self._system_page,
+            NodeKind.SITE: self._site_page,
+            NodeKind.FLOOR: self._floor_page,
+            NodeKind.STATION: self._station_page,
+            NodeKind.OUTLET: self._outlet_page,
+        }[ref.kind]
+        return page(ref, row, tab)
+
+    def _system_page(self, ref: NodeRef, row: Any, tab: str) -> str:
+        raise NotImplementedError
+
+    def _site_page(self, ref: NodeRef, row: Any, tab: str) -> str:
+        raise NotImplementedError
+
+    def _floor_page(self, ref: NodeRef, row: Any, tab: str) -> str:
+        raise NotImplementedError
+
+    def _station_page(self, ref: NodeRef, row: Any, tab: str) -> str:
+        raise NotImplementedError
+
+    def _outlet_page(self, ref: NodeRef, row: Any, tab: str) -> str:
+        raise NotImplementedError
+
+    def _render(
+        self,
+        template: str,
+        ref: NodeRef,
+        tabs: list[tuple[str, Any]],
+        tab: str,
+        **kwargs: Any,
+    ) -> str:
+        names = [name for name, _label in tabs]
+        current = tab if tab in names else names[0]
+        return self.render(
+            template,
+            ref=str(ref),
+            tabs=tabs,
+            tab=current,
+            format_moment=format_moment,
+            **kwargs,
+        )
+
+    # -- helpers ------------------------------------------------------------
+    def _back(self, ref: str, tab: str) -> Response:
+        return redirect(url_for(".index", node=ref, tab=tab))
+
+    def _save(
+        self, change: Callable[[], Any], ref: str, tab: str, done: str
+    ) -> Response:
+        """Run one service call, commit, and flash the outcome."""
+        try:
+            change()
+            db.session.commit()
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(done, "success")
+        return self._back(ref, tab)
+
+    def _invalid(self, form: FlaskForm, ref: str, tab: str) -> Response:
+        for field in form:
+            for error in field.errors:
+                flash(f"{field.label.text}: {error}", "error")
+        return self._back(ref, tab)
+
+    @staticmethod
+    def _one(model: type, ident: int) -> Any:
+        try:
+            return get_scoped(model, ident, current_user)
+        except NotFound:
+            abort(404)
