@@ -1,11 +1,11 @@
 """Configuration of the node selected in the navigator (spec §8), tab by tab.
 
 One module per navigator level (system, site, floor, station, outlet), each a
-``ConfigScreen`` subclass that declares its ``TABS`` (a list of ``Tab``) and
-its routes; ``screen`` holds the page dispatch and the form handling once,
-``forms`` the forms, ``station_commands`` the Control tab's command table.
-Adding a tab to a level: a ``Tab`` entry in that level's ``TABS`` and its
-block in ``admin/config/<level>.html`` (plus a POST route if it saves).
+``ConfigScreen`` subclass with its page and its routes; ``screen`` holds the
+page dispatch and the form handling once, ``forms`` the forms,
+``station_commands`` the Control tab's command table. (``screen.Tab`` and
+``screen.visible`` are there for declaring each level's tabs; the levels do not
+use them yet.)
 
 Presentation only: each form or JSON request is unpacked here and handed to one
 service call (app.services.*), which checks the role; the result or the domain

@@ -48,8 +48,8 @@ def visible(tabs: Sequence[Tab]) -> list[tuple[str, Any]]:
 class ConfigScreen(PortalView):
     """The shared part of the configuration screens: the page of the node
     selected in the navigator, and the form handling every level uses. Each
-    level (system, site, floor, station, outlet) is a subclass that declares
-    its TABS and its page and POST routes."""
+    level (system, site, floor, station, outlet) is a subclass with its page
+    and POST routes."""
 
     roles = STAFF
 
