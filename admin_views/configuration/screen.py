@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     abort,
@@ -24,25 +24,6 @@ from app.extensions import db
 from app.services.access import get_scoped
 from app.services.errors import DomainError, NotFound
 from app.services.nodes import NodeKind, NodeRef, load_node
-
-
-class Tab(NamedTuple):
-    """One tab of a level: its name (the template ``admin/config/<level>.html``
-    shows the block for it), its label, and who sees it (None: everyone who
-    sees the level)."""
-
-    name: str
-    label: Any
-    shown: Callable[[Any], bool] | None = None
-
-
-def visible(tabs: Sequence[Tab]) -> list[tuple[str, Any]]:
-    """The tabs the current user sees, as (name, label) for the template."""
-    return [
-        (tab.name, tab.label)
-        for tab in tabs
-        if tab.shown is None or tab.shown(current_user)
-    ]
 
 
 class ConfigScreen(PortalView):
