@@ -96,6 +96,16 @@ class PoliciesForm(FlaskForm):
         _l("Backup retention (days)"), validators=[NumberRange(1, 3650)]
     )
     backup_time = TimeField(_l("Backup time"))
+    tag_notation = SelectField(
+        _l("Readers send cards"),
+        choices=[
+            ("exact", _l("as registered (exact)")),
+            ("hex", _l("as hex UID (a decimal registration matches)")),
+            ("decimal", _l("as decimal UID (a hex registration matches)")),
+        ],
+        description=_l("Sites and stations may say otherwise (flask tags notation)."),
+        default="exact",
+    )
 
 
 class NameForm(FlaskForm):

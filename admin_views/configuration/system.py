@@ -37,6 +37,7 @@ from app.models import (
     Protocol,
     Site,
     Station,
+    TagNotation,
 )
 from app.services import (
     ftp_files,
@@ -84,6 +85,7 @@ class SystemTabs(ConfigScreen):
             policies = PoliciesForm(obj=current, formdata=None)
             policies.connect_policy.data = current.connect_policy.value
             policies.default_outlet_mode.data = current.default_outlet_mode.value
+            policies.tag_notation.data = current.tag_notation.value
             kwargs["policies"] = policies
         return self._render("admin/config/system.html", ref, tabs, tab, **kwargs)
 
@@ -118,6 +120,7 @@ class SystemTabs(ConfigScreen):
             alarm_digest_time=form.alarm_digest_time.data,
             backup_retention=form.backup_retention.data or 0,
             backup_time=form.backup_time.data,
+            tag_notation=TagNotation(form.tag_notation.data),
         )
         return self._save(
             lambda: settings.update_policies(current_user, policies),

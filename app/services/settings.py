@@ -8,7 +8,14 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 
-from app.models import ConnectPolicy, OutletMode, Role, SystemSettings, User
+from app.models import (
+    ConnectPolicy,
+    OutletMode,
+    Role,
+    SystemSettings,
+    TagNotation,
+    User,
+)
 from app.services import audit
 from app.services.access import require_role
 from app.services.errors import InvalidInput
@@ -98,6 +105,8 @@ class Policies:
     alarm_digest_time: time
     backup_retention: int
     backup_time: time | None = None  # None: unchanged
+    # How readers send a card's UID where a site or station says nothing (tags.py).
+    tag_notation: TagNotation | None = None  # None: unchanged
 
 
 # (field, lowest, highest, message) for the numeric policies.
@@ -134,5 +143,7 @@ def update_policies(actor: User, policies: Policies) -> SystemSettings:
     settings.backup_retention = policies.backup_retention
     if policies.backup_time is not None:
         settings.backup_time = policies.backup_time
+    if policies.tag_notation is not None:
+        settings.tag_notation = policies.tag_notation
     audit.record_update(actor, settings, before)
     return settings

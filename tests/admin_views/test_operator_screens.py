@@ -778,3 +778,25 @@ def test_a_floor_without_a_map_places_its_stations_on_the_sites_map(client_of, h
     assert saved.json["status"] == "saved"
     db.session.refresh(station)
     assert (station.latitude, station.longitude) == (59.36, 18.01)
+
+
+def test_administrator_sets_how_readers_send_cards_in_the_policies(client_of):
+    from app.models import TagNotation
+
+    page = client_of(A).get("/admin/config/?node=system&tab=policies").text
+    assert 'id="tag_notation"' in page
+    response = client_of(A).post(
+        "/admin/config/system/policies",
+        data={
+            "connect_policy": "known_only",
+            "offline_threshold": 900,
+            "default_heartbeat_interval": 300,
+            "default_outlet_mode": "RFID",
+            "alarm_digest_time": "07:00",
+            "backup_retention": 30,
+            "tag_notation": "decimal",
+        },
+        follow_redirects=True,
+    )
+    assert "The policies are saved." in response.text
+    assert topology.get_settings().tag_notation is TagNotation.DECIMAL
