@@ -77,6 +77,22 @@ class GeneralForm(FlaskForm):
     )
 
 
+_NOTATIONS = [
+    ("exact", _l("as registered (exact)")),
+    ("hex", _l("as hex UID (a decimal registration matches)")),
+    ("decimal", _l("as decimal UID (a hex registration matches)")),
+]
+
+
+def _inherited_notation() -> SelectField:
+    """A site's or station's reader notation; empty: as the level above says."""
+    return SelectField(
+        _l("Readers send cards"),
+        choices=[("", _l("as the level above says")), *_NOTATIONS],
+        default="",
+    )
+
+
 class PoliciesForm(FlaskForm):
     connect_policy = SelectField(
         _l("Who may connect"),
@@ -98,18 +114,18 @@ class PoliciesForm(FlaskForm):
     backup_time = TimeField(_l("Backup time"))
     tag_notation = SelectField(
         _l("Readers send cards"),
-        choices=[
-            ("exact", _l("as registered (exact)")),
-            ("hex", _l("as hex UID (a decimal registration matches)")),
-            ("decimal", _l("as decimal UID (a hex registration matches)")),
-        ],
-        description=_l("Sites and stations may say otherwise (flask tags notation)."),
+        choices=_NOTATIONS,
+        description=_l("Sites and stations may say otherwise."),
         default="exact",
     )
 
 
 class NameForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired()])
+
+
+class SiteGeneralForm(NameForm):
+    tag_notation = _inherited_notation()
 
 
 class AddressForm(FlaskForm):
@@ -138,6 +154,7 @@ class StationGeneralForm(FlaskForm):
         _l("Heartbeat interval (s)"), validators=[NumberRange(10, 86400)]
     )
     availability = SelectField(_l("Availability"), choices=_choices(Availability))
+    tag_notation = _inherited_notation()
 
 
 class StationPasswordForm(FlaskForm):

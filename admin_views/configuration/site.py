@@ -14,16 +14,18 @@ from werkzeug.wrappers import Response
 from admin_views import maps
 from admin_views.configuration.forms import (
     AddressForm,
-    NameForm,
+    SiteGeneralForm,
     _address,
 )
 from admin_views.configuration.screen import ConfigScreen
 from app.models import (
     Site,
     Station,
+    TagNotation,
 )
 from app.services import (
     places,
+    tags,
     topology,
 )
 from app.services.nodes import NodeRef
@@ -40,19 +42,27 @@ class SiteTabs(ConfigScreen):
             tabs,
             tab,
             site=site,
-            general=NameForm(obj=site, formdata=None),
+            general=_general_form(site),
             address=AddressForm(obj=site, formdata=None),
         )
 
     @expose("/site/<int:ident>/general", methods=["POST"])
     def site_general(self, ident: int) -> Response:
         site = self._one(Site, ident)
-        form = NameForm()
+        form = SiteGeneralForm()
         ref = f"site:{site.id}"
         if not form.validate():
             return self._invalid(form, ref, "general")
+        notation = (
+            TagNotation(form.tag_notation.data) if form.tag_notation.data else None
+        )
+
+        def save() -> None:
+            topology.update_site(current_user, site, name=form.name.data or "")
+            tags.set_notation(current_user, site, notation)
+
         return self._save(
-            lambda: topology.update_site(current_user, site, name=form.name.data or ""),
+            save,
             ref,
             "general",
             _("The site is saved."),
@@ -95,3 +105,9 @@ class SiteTabs(ConfigScreen):
         return maps.pick_position_page(position, centre)
 
     # -- floor ------------------------------------------------------------
+
+
+def _general_form(site: Site) -> SiteGeneralForm:
+    form = SiteGeneralForm(obj=site, formdata=None)
+    form.tag_notation.data = site.tag_notation.value if site.tag_notation else ""
+    return form

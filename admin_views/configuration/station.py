@@ -40,6 +40,7 @@ from app.models import (
     Availability,
     Protocol,
     Station,
+    TagNotation,
 )
 from app.services import (
     commands,
@@ -48,6 +49,7 @@ from app.services import (
     places,
     station_control,
     stations,
+    tags,
     topology,
 )
 from app.services.errors import DomainError
@@ -68,6 +70,9 @@ class StationTabs(ConfigScreen):
         general = StationGeneralForm(obj=station, formdata=None)
         general.protocol.data = station.protocol.value
         general.availability.data = station.availability.value
+        general.tag_notation.data = (
+            station.tag_notation.value if station.tag_notation else ""
+        )
         return self._render(
             "admin/config/station.html",
             ref,
@@ -98,8 +103,12 @@ class StationTabs(ConfigScreen):
         ref = f"station:{station.id}"
         if not form.validate():
             return self._invalid(form, ref, "general")
-        return self._save(
-            lambda: topology.update_station(
+        notation = (
+            TagNotation(form.tag_notation.data) if form.tag_notation.data else None
+        )
+
+        def save() -> None:
+            topology.update_station(
                 current_user,
                 station,
                 name=(form.name.data or "").strip(),
@@ -108,7 +117,11 @@ class StationTabs(ConfigScreen):
                 protocol=Protocol(form.protocol.data),
                 heartbeat_interval=form.heartbeat_interval.data,
                 availability=Availability(form.availability.data),
-            ),
+            )
+            tags.set_notation(current_user, station, notation)
+
+        return self._save(
+            save,
             ref,
             "general",
             _("The station is saved."),

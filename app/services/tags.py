@@ -146,6 +146,8 @@ def set_notation(
     """Say how readers send cards system-wide, at a site or at one station (None:
     inherit). The system's is the administrators'; a site's and its stations' are
     also their site administrators'. actor None is the system itself (the CLI)."""
+    if target.tag_notation == notation:
+        return  # nothing changes (a form saved with the notation as it was)
     if isinstance(target, SystemSettings):
         if notation is None:
             raise InvalidInput(_l("The system needs a tag notation."))

@@ -800,3 +800,33 @@ def test_administrator_sets_how_readers_send_cards_in_the_policies(client_of):
     )
     assert "The policies are saved." in response.text
     assert topology.get_settings().tag_notation is TagNotation.DECIMAL
+
+
+def test_a_site_and_a_station_say_how_their_readers_send_cards(client_of, home):
+    from app.models import TagNotation
+
+    station = home["station"]
+    site = station.site
+    client = client_of(SA)
+    assert 'id="tag_notation"' in client.get(f"/admin/config/?node=site:{site.id}").text
+    client.post(
+        f"/admin/config/site/{site.id}/general",
+        data={"name": site.name, "tag_notation": "decimal"},
+    )
+    client.post(
+        f"/admin/config/station/{station.id}/general",
+        data={
+            "name": station.name,
+            "chargebox_id": station.chargebox_id,
+            "protocol": "OCPP16_JSON",
+            "heartbeat_interval": 300,
+            "availability": "public",
+            "tag_notation": "hex",
+        },
+    )
+    db.session.refresh(site)
+    db.session.refresh(station)
+    assert (site.tag_notation, station.tag_notation) == (
+        TagNotation.DECIMAL,
+        TagNotation.HEX,
+    )
