@@ -15,6 +15,7 @@ from admin_views.dashboard import DashboardView
 from admin_views.diagrams import DiagramsView
 from admin_views.downloads import firmware
 from admin_views.files import FtpFilesView
+from admin_views.firmware_library import FirmwareLibraryView
 from admin_views.integrations import ApiTokenView, ServiceView, WebhookEventView
 from admin_views.navigator import NavigatorView
 from admin_views.navigator import init_app as init_navigator
@@ -125,6 +126,14 @@ def init_app(app: Flask) -> None:
     )
     admin.add_view(
         FtpFilesView(name=_l("FTP server"), category=configuration, endpoint="ftp")
+    )
+    admin.add_view(
+        FirmwareLibraryView(
+            name=_l("Firmware library"),
+            category=configuration,
+            endpoint="firmware_library",
+            url="firmware",
+        )
     )
     admin.add_view(DiagramsView(name=_l("Diagrams"), endpoint="diagrams"))
     admin.add_view(

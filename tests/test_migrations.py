@@ -80,3 +80,48 @@ def test_existing_decimal_tags_keep_working_after_the_tag_identity_migration(
     assert charging.authorize(station, "3054198966", 1).status.value == "accepted"
     keys = db.session.execute(select(RfidTag.tag, RfidTag.tag_key)).all()
     assert sorted(keys) == [("255", "255"), ("3054198966", "3054198966")]
+
+
+def test_the_firmware_library_migration_moves_both_old_stores_into_one(app, client):
+    """Migration 0010 moves the Control tab's uploads (instance/firmware/<token>/)
+    into the FTP firmware folder, keeping each token so an address already sent
+    to a station still works, and records every image of both old stores; a name
+    taken in both gets the token's first characters; nothing is lost."""
+    from pathlib import Path
+
+    from app.models import FirmwareImage
+    from app.services import firmware
+
+    db.session.close()
+    downgrade(revision="0009_tag_identity")
+    token = "T0ken-of-an-old-upload-0123"
+    legacy = Path(app.instance_path) / "firmware" / token
+    legacy.mkdir(parents=True)
+    (legacy / "fw.bin").write_bytes(b"uploaded on the Control tab")
+    library = firmware.library_folder()
+    library.mkdir(parents=True, exist_ok=True)
+    (library / "fw.bin").write_bytes(b"put on the FTP server")
+    (library / "other.bin").write_bytes(b"also on the FTP server")
+    try:
+        upgrade()
+        images = {
+            image.name: image for image in db.session.scalars(select(FirmwareImage))
+        }
+        assert sorted(images) == ["fw-T0ken-of.bin", "fw.bin", "other.bin"]
+        moved = images["fw-T0ken-of.bin"]
+        assert moved.token == token and moved.size == len(
+            b"uploaded on the Control tab"
+        )
+        assert (library / "fw.bin").read_bytes() == b"put on the FTP server"
+        assert not (Path(app.instance_path) / "firmware").exists()
+        with client.get(f"/firmware/{token}/fw.bin") as old_address:
+            assert old_address.data == b"uploaded on the Control tab"
+        db.session.close()
+        downgrade(revision="0009_tag_identity")
+        assert sorted(p.name for p in library.iterdir()) == sorted(images)
+        upgrade()
+    finally:
+        db.session.execute(FirmwareImage.__table__.delete())
+        db.session.commit()
+        for path in library.iterdir():
+            path.unlink()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import (
     abort,
     current_app,
     flash,
-    jsonify,
     request,
-    url_for,
 )
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -44,6 +41,7 @@ from app.models import (
 )
 from app.services import (
     commands,
+    firmware,
     ftp_files,
     navigator,
     places,
@@ -91,7 +89,8 @@ class StationTabs(ConfigScreen):
             else [],
             triggers=station_control.TRIGGER_MESSAGES,
             ftp_address=station_control.default_diagnostics_location(station),
-            firmware_images=station_control.firmware_locations(current_user, station),
+            firmware_images=station_control.firmware_choices(current_user, station),
+            firmware_ways=firmware.ways(),
             diagnostics=ftp_files.list_diagnostics(current_user, station),
             may_command=commands.may_command(current_user, station),
         )
@@ -190,32 +189,5 @@ class StationTabs(ConfigScreen):
         if command == "get_configuration":
             extra["keys"] = _keys_json(station)
         return _result_json(result, **extra)
-
-    @expose("/station/<int:ident>/firmware", methods=["POST"])
-    def station_firmware(self, ident: int) -> Response | tuple[Response, int]:
-        """Keep an uploaded firmware image and tell the station where to fetch it."""
-        station = self._one(Station, ident)
-        upload = request.files.get("image")
-        if upload is None or not upload.filename:
-            return jsonify(status="error", text=_("Choose a firmware file.")), 400
-        try:
-            image = station_control.store_firmware_image(
-                current_user,
-                station,
-                upload.filename,
-                upload.read(),
-                Path(current_app.instance_path),
-            )
-            location = url_for(
-                "firmware.download",
-                token=image.token,
-                file_name=image.file_name,
-                _external=True,
-            )
-            result = station_control.update_firmware(current_user, station, location)
-        except DomainError as exc:
-            db.session.rollback()
-            return _error_json(exc)
-        return _result_json(result, location=location)
 
     # -- outlet -----------------------------------------------------------

@@ -69,6 +69,11 @@ _COMMANDS: dict[str, Callable[[Any, Station, dict[str, Any]], Any]] = {
     "firmware": lambda user, st, a: station_control.update_firmware(
         user, st, _text(a, "location")
     ),
+    "firmware_library": lambda user, st, a: (
+        station_control.update_firmware_from_library(
+            user, st, a.get("image"), _text(a, "via")
+        )
+    ),
     "diagnostics": lambda user, st, a: station_control.fetch_diagnostics(
         user, st, _text(a, "location")
     ),

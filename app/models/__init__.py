@@ -11,6 +11,7 @@ from app.models.api import (
 from app.models.audit import AuditEntry
 from app.models.base import Base, utcnow
 from app.models.charging import ChargingSession, MeterValue
+from app.models.firmware import FirmwareImage
 from app.models.integrations import ExternalService, OutletServiceId
 from app.models.messages import Direction, OcppMessage
 from app.models.news import NewsItem
@@ -83,6 +84,7 @@ __all__ = [
     "EventKind",
     "EventLogEntry",
     "ExternalService",
+    "FirmwareImage",
     "Floor",
     "FloorPosition",
     "IdempotencyRecord",

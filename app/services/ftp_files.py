@@ -1,11 +1,11 @@
 """Files behind the built-in FTP server (spec §8, §9): each station's diagnostics
-uploads in a folder of its own, and the firmware images administrators upload,
-which stations fetch read-only.
+uploads in a folder of its own, and the firmware library's folder
+(app.services.firmware), which stations fetch from read-only.
 
 Layout under FTP_FOLDER (default instance/ftp):
 
     diagnostics/<station folder>/<file>   written by that station only
-    firmware/<file>                       written by administrators in the admin
+    firmware/<file>                       the firmware library (app.services.firmware)
 
 Credentials: the user name is the chargebox id; the password is derived from
 FTP_PASSWORD_KEY (or SECRET_KEY) and the chargebox id with HMAC-SHA256, so the
@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import os
 import re
 import socket
 from base64 import b32encode
@@ -36,13 +35,12 @@ from werkzeug.utils import secure_filename
 from app.extensions import db
 from app.models import EventKind, Role, Station, User
 from app.services import events
-from app.services.access import get_scoped, require_role
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.access import get_scoped
+from app.services.errors import NotFound
 
 DIAGNOSTICS = "diagnostics"
 FIRMWARE = "firmware"
 PARTIAL = ".part"  # an upload still in progress (renamed when complete)
-MAX_FIRMWARE_BYTES = 64 * 1024 * 1024
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,47}$")
 _WILDCARD = ("", "0.0.0.0", "::")  # noqa: S104 - compared, not bound
 STAFF = (Role.ADMIN, Role.SITE_ADMIN, Role.SUPPORT)
@@ -222,63 +220,6 @@ def diagnostics_file(user: User, station_id: Any, name: str) -> Path:
     """Return one diagnostics file of a station the user may see, else NotFound."""
     station = get_scoped(Station, station_id, user)
     return _stored(station_folder(ftp_settings(), station.chargebox_id), name)
-
-
-def list_firmware(user: User) -> list[StoredFile]:
-    """Return the firmware images stations can fetch, newest first."""
-    require_role(user, *STAFF)
-    return _files(firmware_folder(ftp_settings()))
-
-
-def firmware_file(user: User, name: str) -> Path:
-    """Return one firmware image for staff to download, else NotFound."""
-    require_role(user, *STAFF)
-    return _stored(firmware_folder(ftp_settings()), name)
-
-
-def store_firmware(actor: User, filename: str, data: bytes) -> StoredFile:
-    """Add a firmware image to the FTP server's firmware folder. Administrators only."""
-    require_role(actor, Role.ADMIN)
-    name = secure_filename(filename or "")
-    if not name or name.endswith(PARTIAL):
-        raise InvalidInput(_l("Give the firmware file a name."))
-    if not data:
-        raise InvalidInput(_l("The firmware file is empty."))
-    if len(data) > MAX_FIRMWARE_BYTES:
-        raise InvalidInput(_l("A firmware image is at most 64 MB."))
-    folder = firmware_folder(ftp_settings())
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / name
-    if final.exists():
-        raise Conflict(_l("A firmware image of that name exists: delete it first."))
-    partial = folder / (name + PARTIAL)
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, final)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InvalidInput(
-            _l("The image could not be stored: %(reason)s", reason=exc.strerror)
-        ) from exc
-    events.record_event(
-        EventKind.FIRMWARE,
-        f"firmware image {name} added to the FTP server ({len(data)} bytes)",
-        user=actor,
-    )
-    info = final.stat()
-    return StoredFile(name, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
-
-
-def delete_firmware(actor: User, name: str) -> None:
-    """Remove a firmware image from the FTP server. Administrators only."""
-    require_role(actor, Role.ADMIN)
-    path = _stored(firmware_folder(ftp_settings()), name)
-    path.unlink()
-    events.record_event(
-        EventKind.FIRMWARE,
-        f"firmware image {name} removed from the FTP server",
-        user=actor,
-    )
 
 
 def record_upload(chargebox_id: str, name: str, size: int) -> None:

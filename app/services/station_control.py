@@ -1,28 +1,25 @@
 """Station control (spec §8 Station Control, OCPP, Message log) above the command service.
 
-What a person asks on the station's Control tab - firmware from a URL or an uploaded
-image, diagnostics, the local RFID list, start and stop on an outlet - turned into
-the commands of app.services.commands, plus what the OCPP and Message log tabs read.
-Uploaded firmware images are kept under the instance folder, each behind an
-unguessable token, and handed to the station as an HTTP URL the portal serves.
+What a person asks on the station's Control tab - firmware from the library or a
+URL, diagnostics, the local RFID list, start and stop on an outlet - turned into the
+commands of app.services.commands, plus what the OCPP and Message log tabs read.
+Firmware comes from the firmware library (app.services.firmware) over FTP or
+HTTP, or from any address a person types.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from werkzeug.utils import secure_filename
 
 from app.extensions import db
 from app.models import (
     ChargingSession,
+    FirmwareImage,
     OcppMessage,
     RfidTag,
     Station,
@@ -30,14 +27,11 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import commands, files, ftp_files, navigator, tags
+from app.services import commands, firmware, ftp_files, navigator, tags
 from app.services.access import scope
 from app.services.errors import InvalidInput, PermissionDenied
 from app.services.topology import get_settings
 
-FIRMWARE_FOLDER = "firmware"
-MAX_FIRMWARE_BYTES = 64 * 1024 * 1024
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 LOCATION_SCHEMES = ("http", "https", "ftp", "ftps", "sftp")
 TRIGGER_MESSAGES = (
     "BootNotification",
@@ -165,40 +159,6 @@ def stop_charging(actor: User, station: Station, outlet: int) -> commands.Comman
 # Firmware and diagnostics
 
 
-def firmware_folder(instance: Path) -> Path:
-    """Return the folder of uploaded firmware images under the instance folder."""
-    return instance / FIRMWARE_FOLDER
-
-
-@dataclass(frozen=True)
-class FirmwareImage:
-    token: str
-    file_name: str
-
-
-def store_firmware_image(
-    actor: User, station: Station, filename: str, data: bytes, instance: Path
-) -> FirmwareImage:
-    """Keep an uploaded firmware image behind a new unguessable token."""
-    _require_command(actor, station)
-    name = secure_filename(filename or "") or "firmware.bin"
-    if not data:
-        raise InvalidInput(_l("The firmware file is empty."))
-    if len(data) > MAX_FIRMWARE_BYTES:
-        raise InvalidInput(_l("A firmware image is at most 64 MB."))
-    token = secrets.token_urlsafe(24)
-    files.write_atomically(firmware_folder(instance) / token / name, data)
-    return FirmwareImage(token, name)
-
-
-def firmware_image_path(instance: Path, token: str, file_name: str) -> Path | None:
-    """Return the stored image for a token and name, or None (never outside the folder)."""
-    if not _TOKEN.match(token or "") or secure_filename(file_name) != file_name:
-        return None
-    path = firmware_folder(instance) / token / file_name
-    return path if path.is_file() else None
-
-
 def update_firmware(
     actor: User, station: Station, location: str, retrieve_at: datetime | None = None
 ) -> commands.CommandResult:
@@ -220,16 +180,28 @@ def default_diagnostics_location(station: Station | None = None) -> str:
     return get_settings().ftp_address
 
 
-def firmware_locations(user: User, station: Station) -> list[tuple[str, str]]:
-    """Return (image name, URL) of each firmware image on the built-in FTP server,
-    newest first, as the station fetches it (empty when the server is off)."""
-    ftp = ftp_files.ftp_settings()
-    if not ftp.enabled or not commands.may_command(user, station):
+def update_firmware_from_library(
+    actor: User,
+    station: Station,
+    image_id: Any,
+    via: str,
+    retrieve_at: datetime | None = None,
+) -> commands.CommandResult:
+    """Ask the station to install an image of the firmware library, fetched over
+    FTP or HTTP from the library's one store (app.services.firmware)."""
+    _require_command(actor, station)
+    image = firmware.get_image(actor, image_id)
+    return update_firmware(
+        actor, station, firmware.location(image, station, via), retrieve_at
+    )
+
+
+def firmware_choices(user: User, station: Station) -> list[FirmwareImage]:
+    """Return the library's images the Control tab offers (none to a user who may
+    not command the station)."""
+    if not commands.may_command(user, station):
         return []
-    return [
-        (image.name, ftp_files.firmware_location(ftp, station, image.name))
-        for image in ftp_files.list_firmware(user)
-    ]
+    return firmware.images(user)
 
 
 def fetch_diagnostics(

@@ -99,17 +99,4 @@
       }
     });
   });
-
-  var upload = document.getElementById("firmware-upload");
-  if (upload) {
-    upload.addEventListener("click", function (event) {
-      event.preventDefault();
-      var file = document.getElementById("firmware-file").files[0];
-      var target = root.querySelector("[data-result-for='firmware']");
-      if (!file) { show(target, {status: "error", text: upload.textContent + ": ?"}); return; }
-      var data = new FormData();
-      data.append("image", file);
-      post(root.getAttribute("data-firmware-url"), {body: data}, target);
-    });
-  }
 })();

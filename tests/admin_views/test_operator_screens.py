@@ -141,7 +141,7 @@ def test_ev_users_never_reach_configuration_or_commands(client_of, home):
         ("post", "/admin/config/station/{station}/password"),
         ("post", "/admin/config/station/{station}/address"),
         ("post", "/admin/config/station/{station}/command/reset"),
-        ("post", "/admin/config/station/{station}/firmware"),
+        ("post", "/admin/config/station/{station}/command/firmware_library"),
         ("get", "/admin/config/map/station/{station}"),
         ("post", "/admin/config/outlet/{outlet}/general"),
         ("post", "/admin/config/outlet/{outlet}/services"),
@@ -678,22 +678,6 @@ def test_unknown_command_is_404(client_of, home):
         f"/admin/config/station/{home['station'].id}/command/explode", json={}
     )
     assert response.status_code == 404
-
-
-def test_firmware_upload_is_served_under_an_unguessable_url(client_of, home, client):
-    response = client_of(SU).post(
-        f"/admin/config/station/{home['station'].id}/firmware",
-        data={"image": (io.BytesIO(b"FIRMWARE-1.5"), "fw 1.5.bin")},
-        content_type="multipart/form-data",
-    )
-    body = response.json
-    assert body["status"] == "offline"  # the station is not connected
-    location = body["location"]
-    assert "/firmware/" in location and location.endswith("/fw_1.5.bin")
-    path = location.split("localhost", 1)[1]
-    with client.get(path) as download:  # no login needed: the station fetches it
-        assert download.data == b"FIRMWARE-1.5"
-    assert client.get("/firmware/guess/fw_1.5.bin").status_code == 404
 
 
 # ---------------------------------------------------------------------------

@@ -36,9 +36,9 @@ from app.services import (
     api_access,
     dashboard,
     events,
+    firmware,
     ftp_files,
     integrations,
-    station_control,
     stations,
     topology,
 )
@@ -194,10 +194,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
         made = api_access.rotate_service_secret(users["admin"], service)
         SECRETS.extend([made.secret, made.signing_secret])
         news = dashboard.create_news(users["admin"], "Hello", "News body")
-        image = station_control.store_firmware_image(
-            users["admin"], site_a, "fw.bin", b"firmware", Path(app.instance_path)
-        )
-        ftp_image = ftp_files.store_firmware(users["admin"], "ftp-fw.bin", b"fw")
+        image = firmware.add(users["admin"], "fw.bin", b"firmware")
         settings = ftp_files.ftp_settings()
         for chargebox_id in ("CB-A", "CB-B"):  # a diagnostics upload per station
             folder = ftp_files.station_folder(settings, chargebox_id)
@@ -210,11 +207,11 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
         world.shared = {
             "user": users["ev_user"].id,
             "service": service.id,
-            "ftp_fw": ftp_image.name,
+            "fw": image.id,
             "news": news.id,
             "audit": audit,
             "fw_token": image.token,
-            "fw_name": image.file_name,
+            "fw_name": image.name,
         }
         for user in users.values():
             db.session.refresh(user)

@@ -15,7 +15,7 @@ Adding a row is one line::
   of the world in tests/security/matrix.py: per site ``{site} {floor} {station}
   {outlet} {session} {alarm} {old_alarm} {event}`` (a row using one runs twice,
   with site A's and site B's object); shared ``{user} {service} {news} {audit}
-  {fw_token} {fw_name}``. Add an object to ``build_world`` when a new endpoint
+  {fw} {fw_token} {fw_name}``. Add an object to ``build_world`` when a new endpoint
   needs one;
 * expect - one outcome per role, in the order anonymous, EV user, support, site
   administrator (of site A), administrator. An outcome is ``login`` (redirect to
@@ -128,7 +128,6 @@ TABLE = [
     Row("config.site_general", "POST /admin/config/site/{site}/general", "login 403 302 302/404 302"),
     Row("config.station_address", "POST /admin/config/station/{station}/address", "login 403 302 302/404 302"),
     Row("config.station_command", "POST /admin/config/station/{station}/command/reset", "login 403 +200 +200/404 +200"),
-    Row("config.station_firmware", "POST /admin/config/station/{station}/firmware", "login 403 400 400/404 400"),
     Row("config.station_general", "POST /admin/config/station/{station}/general", "login 403 302 302/404 302"),
     Row("config.station_password", "POST /admin/config/station/{station}/password", "login 403 302 302/404 302"),
     Row("config.system_general", "POST /admin/config/system/general", "login 403 302 302 302"),
@@ -150,6 +149,10 @@ TABLE = [
     Row("events.export", "GET /admin/events/export/csv/", "login 403 200 200 200"),
     Row("events.index_view", "GET /admin/events/", "login 403 200 200 200"),
     Row("firmware.download", "GET /firmware/{fw_token}/{fw_name}", "200 200 200 200 200"),
+    Row("firmware_library.delete", "POST /admin/firmware/999999/delete", "login 403 302 302 404"),
+    Row("firmware_library.download", "GET /admin/firmware/{fw}", "login 403 200 200 200"),
+    Row("firmware_library.index", "GET /admin/firmware/", "login 403 200 200 200"),
+    Row("firmware_library.upload", "POST /admin/firmware/", "login 403 302 302 302"),
     Row("floors.action_view", "POST /admin/floors/action/ action=delete&rowid={floor}", "login 403 302 302 302"),
     Row("floors.ajax_lookup", "GET /admin/floors/ajax/lookup/?name=site&query=S", "login 403 404 404 404"),
     Row("floors.ajax_update", "POST /admin/floors/ajax/update/ list_form_pk={floor}&name=x", "login 403 404 404 404"),
@@ -162,9 +165,6 @@ TABLE = [
     Row("floors.export", "GET /admin/floors/export/csv/", "login 403 200 200 200"),
     Row("floors.index_view", "GET /admin/floors/", "login 403 200 200 200"),
     Row("ftp.diagnostics_download", "GET /admin/ftp/diagnostics/{station}/diag.txt", "login 403 200 200/404 200"),
-    Row("ftp.firmware_delete", "POST /admin/ftp/firmware/no-such.bin/delete", "login 403 302 302 404"),
-    Row("ftp.firmware_download", "GET /admin/ftp/firmware/{ftp_fw}", "login 403 200 200 200"),
-    Row("ftp.firmware_upload", "POST /admin/ftp/firmware", "login 403 302 302 302"),
     Row("ftp.index", "GET /admin/ftp/", "login 403 200 200 200"),
     Row("index", "GET /", "login 302 302 302 302"),
     Row("my_charging.action_view", "POST /admin/my_charging/action/ action=delete&rowid={session}", "login 302 403 403 403"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +18,13 @@ from app.models import (
     Role,
     utcnow,
 )
-from app.services import dashboard, integrations, settings, station_control
+from app.services import (
+    dashboard,
+    firmware,
+    integrations,
+    settings,
+    station_control,
+)
 from app.services.errors import Conflict, InvalidInput, PermissionDenied
 
 
@@ -178,26 +183,14 @@ def test_local_list_holds_every_known_tag_with_its_status(app):
     ]
 
 
-def test_firmware_images_are_found_only_by_their_token(
-    app, create_site, create_station, create_user, tmp_path
-):
-    station = create_station(create_site())
-    image = station_control.store_firmware_image(
-        create_user(Role.SUPPORT), station, "../../evil fw.bin", b"x", tmp_path
-    )
-    assert image.file_name == "evil_fw.bin"
-    assert station_control.firmware_image_path(tmp_path, image.token, image.file_name)
-    assert (
-        station_control.firmware_image_path(tmp_path, "short", image.file_name) is None
-    )
-    assert (
-        station_control.firmware_image_path(tmp_path, image.token, "../secret_key")
-        is None
-    )
+def test_firmware_images_are_found_only_by_their_token(app, create_user):
+    image = firmware.add(create_user(Role.ADMIN), "../../evil fw.bin", b"x")
+    assert image.name == "evil_fw.bin"
+    assert firmware.served_file(image.token, image.name) is not None
+    assert firmware.served_file("short", image.name) is None
+    assert firmware.served_file(image.token, "../secret_key") is None
     with pytest.raises(PermissionDenied):
-        station_control.store_firmware_image(
-            create_user(Role.EV_USER), station, "fw.bin", b"x", Path(tmp_path)
-        )
+        firmware.add(create_user(Role.SUPPORT), "fw.bin", b"x")
 
 
 def test_diagnostics_go_to_the_ftp_address_by_default(app, create_user):
