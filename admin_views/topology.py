@@ -15,7 +15,6 @@ from app.models import (
     Availability,
     Floor,
     Outlet,
-    OutletMode,
     Protocol,
     Role,
     Site,
@@ -166,11 +165,6 @@ class StationCreateForm(PortalForm):
         blank_text="—",
     )
     outlets = IntegerField(_l("Outlets"), default=1, validators=[NumberRange(1, 4)])
-    mode = SelectField(
-        _l("Outlet mode"),
-        choices=_enum_choices(OutletMode),
-        default=OutletMode.RFID.value,
-    )
     description = TextAreaField(_l("Description"))
 
 
@@ -257,7 +251,6 @@ class StationView(ScopedModelView):
             name=form.name.data or "",
             protocol=Protocol(form.protocol.data),
             outlets=form.outlets.data or 1,
-            mode=OutletMode(form.mode.data),
             description=form.description.data or "",
         )
         return topology.create_station(
@@ -297,15 +290,11 @@ class OutletCreateForm(PortalForm):
         description=_l("1-4; the lowest free number when empty."),
     )
     connector_type = StringField(_l("Connector type"), default="Type 2")
-    mode = SelectField(
-        _l("Mode"), choices=_enum_choices(OutletMode), default=OutletMode.RFID.value
-    )
 
 
 class OutletEditForm(PortalForm):
     connector_type = StringField(_l("Connector type"))
     parking = StringField(_l("Parking"))
-    mode = SelectField(_l("Mode"), choices=_enum_choices(OutletMode))
 
 
 class OutletView(ScopedModelView):
@@ -315,7 +304,6 @@ class OutletView(ScopedModelView):
         "station",
         "number",
         "connector_type",
-        "mode",
         "status",
         "parking",
         "uuid",
@@ -324,7 +312,6 @@ class OutletView(ScopedModelView):
         "station.chargebox_id",
         "number",
         "connector_type",
-        "mode",
         "status",
         "parking",
     )
@@ -332,7 +319,6 @@ class OutletView(ScopedModelView):
         ("station", "station.chargebox_id"),
         "number",
         "connector_type",
-        "mode",
         "status",
         "parking",
     )
@@ -341,7 +327,6 @@ class OutletView(ScopedModelView):
         "station.chargebox_id": _l("Node identity"),
         "number": _l("Outlet id"),
         "connector_type": _l("Connector type"),
-        "mode": _l("Mode"),
         "status": _l("Status"),
         "parking": _l("Parking"),
         "uuid": _l("UUID"),
@@ -365,7 +350,6 @@ class OutletView(ScopedModelView):
             current_user,
             form.station.data,
             number=form.number.data,
-            mode=OutletMode(form.mode.data),
             connector_type=form.connector_type.data or "",
         )
 
@@ -375,7 +359,6 @@ class OutletView(ScopedModelView):
             model,
             connector_type=form.connector_type.data or "",
             parking=form.parking.data or "",
-            mode=OutletMode(form.mode.data),
         )
 
     def delete_with(self, model: Outlet) -> None:

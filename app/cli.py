@@ -20,7 +20,7 @@ from flask.cli import AppGroup
 from app import jobs
 from app.extensions import db
 from app.models import (
-    OutletMode,
+    AccessRule,
     Protocol,
     Role,
     Site,
@@ -147,7 +147,12 @@ def add_floor(name: str, site_name: str) -> None:
 @click.option("--floor", "floor_name")
 @click.option("--protocol", type=click.Choice(["ocpp16", "ocpp15"]), default="ocpp16")
 @click.option("--outlets", type=int, default=1, show_default=True)
-@click.option("--mode", type=click.Choice(["open", "rfid"]), default=None)
+@click.option(
+    "--access",
+    type=click.Choice(["open", "known"]),
+    default=None,
+    help="Who may charge (default: as the site or system says).",
+)
 @click.option("--name", default="")
 def add_station(
     chargebox_id: str,
@@ -155,7 +160,7 @@ def add_station(
     floor_name: str | None,
     protocol: str,
     outlets: int,
-    mode: str | None,
+    access: str | None,
     name: str,
 ) -> None:
     """Add a station with its outlets."""
@@ -169,7 +174,7 @@ def add_station(
             if protocol == "ocpp15"
             else Protocol.OCPP16_JSON,
             outlets=outlets,
-            mode=OutletMode(mode.upper()) if mode else None,
+            access=AccessRule(access.upper()) if access else None,
         )
         station = topology.create_station(None, data, site=site, floor=floor)
     click.echo(f"Station {station.chargebox_id} added with {outlets} outlet(s).")

@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db, limiter
-from app.models import Base, Floor, OutletMode, Protocol, Role, Site, Station, User
+from app.models import AccessRule, Base, Floor, Protocol, Role, Site, Station, User
 from app.services import accounts, background, topology
 
 PASSWORD = "secret123"
@@ -183,11 +183,12 @@ def create_station(app: Flask) -> Callable[..., Station]:
         *,
         floor: Floor | None = None,
         outlets: int = 1,
-        mode: OutletMode = OutletMode.RFID,
+        access: AccessRule | None = None,
         protocol: Protocol = Protocol.OCPP16_JSON,
     ) -> Station:
+        """A station; `access` sets its own access policy (None: inherited)."""
         data = topology.StationInput(
-            chargebox_id=chargebox_id, outlets=outlets, mode=mode, protocol=protocol
+            chargebox_id=chargebox_id, outlets=outlets, access=access, protocol=protocol
         )
         station = topology.create_station(None, data, site=site, floor=floor)
         db.session.commit()

@@ -60,12 +60,15 @@ def test_scripted_provisioning(runner):
         "ocpp15",
         "--outlets",
         "2",
-        "--mode",
+        "--access",
         "open",
     )
     station = db.session.scalars(select(Station)).one()
     assert station.floor.name == "Central 1" and station.protocol.value == "OCPP15_SOAP"
-    assert [o.mode.value for o in station.outlets] == ["OPEN", "OPEN"]
+    from app.services import access_policies
+
+    rules = access_policies.station_policies(station)
+    assert [p.rule.value for p in rules.values()] == ["OPEN", "OPEN"]
 
 
 @pytest.mark.parametrize(

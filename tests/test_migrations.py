@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.models import Base, MeterValue, Outlet, RfidTag, utcnow
+from app.models import Base, MeterValue, Outlet, RfidTag, Station, utcnow
 
 
 def test_migrations_match_the_models(app):
@@ -125,3 +125,45 @@ def test_the_firmware_library_migration_moves_both_old_stores_into_one(app, clie
         db.session.commit()
         for path in library.iterdir():
             path.unlink()
+
+
+def test_outlet_modes_become_access_policies_and_come_back_on_downgrade(
+    app, create_site, create_station
+):
+    """Migration 0011 turns the outlet modes into access policies, one source of
+    truth: the system default becomes the default policy (RFID → KNOWN), an outlet
+    whose mode differed from it keeps its own (OPEN) policy, the others follow the
+    default; a downgrade writes each outlet's effective rule back as its mode."""
+    from app.models import AccessRule
+    from app.services import access_policies
+
+    station = create_station(create_site(), "MIG-2", outlets=2)
+    ids = sorted(outlet.id for outlet in station.outlets)
+    station_id = station.id
+    db.session.commit()
+    db.session.close()
+
+    downgrade(revision="0010_firmware_library")
+    db.session.execute(
+        text("UPDATE outlet SET mode = 'OPEN' WHERE id = :id"), {"id": ids[1]}
+    )
+    db.session.commit()
+    db.session.close()
+    upgrade()
+
+    station = db.session.get(Station, station_id)
+    rules = access_policies.station_policies(station)
+    assert [(p.rule, p.source.kind.value) for p in rules.values()] == [
+        (AccessRule.KNOWN, "system"),
+        (AccessRule.OPEN, "outlet"),
+    ]
+    db.session.close()
+
+    downgrade(revision="0010_firmware_library")
+    modes = db.session.execute(
+        text("SELECT id, mode FROM outlet WHERE station_id = :s ORDER BY id"),
+        {"s": station_id},
+    ).all()
+    assert [tuple(row) for row in modes] == [(ids[0], "RFID"), (ids[1], "OPEN")]
+    db.session.close()
+    upgrade()

@@ -21,11 +21,11 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin_views.fields import QuerySelectField, scoped_choices
 from app.models import (
+    AccessRule,
     Availability,
     ConnectPolicy,
     Floor,
     Outlet,
-    OutletMode,
     Protocol,
     Site,
     Station,
@@ -104,8 +104,13 @@ class PoliciesForm(FlaskForm):
     default_heartbeat_interval = IntegerField(
         _l("Default heartbeat interval (s)"), validators=[NumberRange(10, 86400)]
     )
-    default_outlet_mode = SelectField(
-        _l("Default outlet mode"), choices=_choices(OutletMode)
+    default_access = SelectField(
+        _l("Who may charge (default)"),
+        choices=[
+            (AccessRule.KNOWN.value, _l("Any known tag")),
+            (AccessRule.OPEN.value, _l("Open to anyone")),
+        ],
+        description=_l("Sites, floors, stations and outlets may say otherwise."),
     )
     alarm_digest_time = TimeField(_l("Alarm digest time"))
     backup_retention = IntegerField(
@@ -170,7 +175,6 @@ class StationPasswordForm(FlaskForm):
 class OutletGeneralForm(FlaskForm):
     connector_type = StringField(_l("Connector type"), validators=[DataRequired()])
     parking = StringField(_l("Parking"))
-    mode = SelectField(_l("Mode"), choices=_choices(OutletMode))
 
 
 class CreateSiteForm(FlaskForm):
@@ -206,7 +210,6 @@ class CreateStationForm(FlaskForm):
         blank_text="—",
     )
     outlets = IntegerField(_l("Outlets"), default=1, validators=[NumberRange(1, 4)])
-    mode = SelectField(_l("Outlet mode"), choices=_choices(OutletMode))
 
 
 class CreateOutletForm(FlaskForm):
@@ -218,7 +221,6 @@ class CreateOutletForm(FlaskForm):
     )
     number = IntegerField(_l("Outlet id"), validators=[Optional(), NumberRange(1, 4)])
     connector_type = StringField(_l("Connector type"), default="Type 2")
-    mode = SelectField(_l("Mode"), choices=_choices(OutletMode))
 
 
 class MoveStationForm(FlaskForm):

@@ -18,7 +18,6 @@ from admin_views.configuration.forms import (
 from admin_views.configuration.screen import ConfigScreen
 from app.models import (
     Outlet,
-    OutletMode,
 )
 from app.services import (
     integrations,
@@ -32,7 +31,6 @@ class OutletTabs(ConfigScreen):
 
     def _outlet_page(self, ref: NodeRef, outlet: Outlet, tab: str) -> str:
         general = OutletGeneralForm(obj=outlet, formdata=None)
-        general.mode.data = outlet.mode.value
         return self._render(
             "admin/config/outlet.html",
             ref,
@@ -56,7 +54,6 @@ class OutletTabs(ConfigScreen):
                 outlet,
                 connector_type=(form.connector_type.data or "").strip(),
                 parking=(form.parking.data or "").strip(),
-                mode=OutletMode(form.mode.data),
             ),
             ref,
             "general",

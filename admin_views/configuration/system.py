@@ -30,10 +30,10 @@ from admin_views.configuration.forms import (
 )
 from admin_views.configuration.screen import ConfigScreen
 from app.models import (
+    AccessRule,
     ConnectPolicy,
     Floor,
     Outlet,
-    OutletMode,
     Protocol,
     Site,
     Station,
@@ -84,7 +84,7 @@ class SystemTabs(ConfigScreen):
             kwargs["general"] = GeneralForm(obj=current, formdata=None)
             policies = PoliciesForm(obj=current, formdata=None)
             policies.connect_policy.data = current.connect_policy.value
-            policies.default_outlet_mode.data = current.default_outlet_mode.value
+            policies.default_access.data = current.default_access.value
             policies.tag_notation.data = current.tag_notation.value
             kwargs["policies"] = policies
         return self._render("admin/config/system.html", ref, tabs, tab, **kwargs)
@@ -116,7 +116,7 @@ class SystemTabs(ConfigScreen):
             connect_policy=ConnectPolicy(form.connect_policy.data),
             offline_threshold=form.offline_threshold.data or 0,
             default_heartbeat_interval=form.default_heartbeat_interval.data or 0,
-            default_outlet_mode=OutletMode(form.default_outlet_mode.data),
+            default_access=AccessRule(form.default_access.data),
             alarm_digest_time=form.alarm_digest_time.data,
             backup_retention=form.backup_retention.data or 0,
             backup_time=form.backup_time.data,
@@ -170,7 +170,6 @@ class SystemTabs(ConfigScreen):
             name=form.name.data or "",
             protocol=Protocol(form.protocol.data),
             outlets=form.outlets.data or 1,
-            mode=OutletMode(form.mode.data),
         )
         return topology.create_station(
             current_user, data, site=form.site.data, floor=form.floor.data
@@ -182,7 +181,6 @@ class SystemTabs(ConfigScreen):
             current_user,
             form.station.data,
             number=form.number.data,
-            mode=OutletMode(form.mode.data),
             connector_type=form.connector_type.data or "Type 2",
         )
 

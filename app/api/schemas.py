@@ -61,7 +61,19 @@ class OutletSchema(ma.Schema):
     number = fields.Integer(metadata={"description": "The station's outlet number."})
     connector_type = fields.String()
     parking = fields.String()
-    mode = fields.String(metadata={"description": "OPEN (anyone) or RFID."})
+    mode = fields.String(
+        metadata={
+            "description": "OPEN (anyone may charge) or RFID (a tag is needed); "
+            "`access` says which tags."
+        }
+    )
+    access = fields.String(
+        metadata={
+            "description": "Who may charge (the outlet's effective access policy): "
+            "OPEN (anyone), KNOWN (any known tag) or GROUPS (members of groups).",
+            "enum": ["OPEN", "KNOWN", "GROUPS"],
+        }
+    )
     status = fields.String(metadata={"enum": [status.value for status in OutletStatus]})
     available = fields.Boolean(
         metadata={"description": "Online and free: a start can begin now."}

@@ -25,7 +25,7 @@ from app.api.schemas import (
 )
 from app.extensions import db, limiter
 from app.models import ApiCommand, ChargingSession, Outlet, OutletStatus, Station
-from app.services import api_access, idempotency, remote_charging
+from app.services import access_policies, api_access, idempotency, remote_charging
 from app.services.api_access import Caller
 from app.services.errors import DomainError
 from app.services.idempotency import Answer
@@ -185,12 +185,17 @@ def _outlet_brief(outlet: Outlet, ids: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def _access(outlet: Outlet) -> dict[str, str]:
+    rule = access_policies.node_policy(outlet).rule
+    return {"mode": "OPEN" if rule.value == "OPEN" else "RFID", "access": rule.value}
+
+
 def _outlet(outlet: Outlet, ids: dict[int, str]) -> dict[str, Any]:
     station = outlet.station
     return {
         **_outlet_brief(outlet, ids),
         "parking": outlet.parking,
-        "mode": outlet.mode.value,
+        **_access(outlet),
         "station": {
             "uuid": station.uuid,
             "name": station.name,

@@ -16,6 +16,14 @@ from app.models.integrations import ExternalService, OutletServiceId
 from app.models.messages import Direction, OcppMessage
 from app.models.news import NewsItem
 from app.models.operations import AlarmDigest, DigestState
+from app.models.policies import (
+    AccessPolicy,
+    AccessRule,
+    UserGroup,
+    access_policy_group,
+    user_group_tag,
+    user_group_user,
+)
 from app.models.schedule import (
     ALL_DAYS,
     WEEKDAYS,
@@ -34,7 +42,6 @@ from app.models.topology import (
     Floor,
     FloorPosition,
     Outlet,
-    OutletMode,
     OutletStatus,
     Protocol,
     RegistrationState,
@@ -63,6 +70,8 @@ __all__ = [
     "ALL_DAYS",
     "KEY_LENGTH",
     "WEEKDAYS",
+    "AccessPolicy",
+    "AccessRule",
     "Alarm",
     "AlarmDigest",
     "AlarmKind",
@@ -94,7 +103,6 @@ __all__ = [
     "OcppMessage",
     "Outlet",
     "OutletAllocation",
-    "OutletMode",
     "OutletSchedule",
     "OutletServiceId",
     "OutletStatus",
@@ -110,11 +118,15 @@ __all__ = [
     "SystemSettings",
     "TagNotation",
     "User",
+    "UserGroup",
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookLease",
     "WindowAction",
+    "access_policy_group",
     "site_grant",
     "tag_key",
+    "user_group_tag",
+    "user_group_user",
     "utcnow",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UUIDString, new_uuid, text_enum, utcnow
+from app.models.policies import AccessRule
 from app.models.users import TagNotation
 
 
@@ -41,13 +42,6 @@ class Protocol(enum.StrEnum):
 class Availability(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
-
-
-class OutletMode(enum.StrEnum):
-    """OPEN: anyone may charge (anonymous). RFID: a known, valid tag is required."""
-
-    OPEN = "OPEN"
-    RFID = "RFID"
 
 
 class ConnectPolicy(enum.StrEnum):
@@ -90,8 +84,9 @@ class SystemSettings(Base):
         text_enum(ConnectPolicy), default=ConnectPolicy.KNOWN_ONLY
     )
     default_heartbeat_interval: Mapped[int] = mapped_column(Integer, default=300)
-    default_outlet_mode: Mapped[OutletMode] = mapped_column(
-        text_enum(OutletMode), default=OutletMode.RFID
+    # Who may charge where no site, floor, station or outlet says (OPEN or KNOWN).
+    default_access: Mapped[AccessRule] = mapped_column(
+        text_enum(AccessRule), default=AccessRule.KNOWN, server_default="KNOWN"
     )
     offline_threshold: Mapped[int] = mapped_column(Integer, default=900)
     alarm_digest_time: Mapped[time] = mapped_column(Time, default=time(7, 0))
@@ -231,9 +226,6 @@ class Outlet(Base):
     number: Mapped[int]
     connector_type: Mapped[str] = mapped_column(String(40), default="Type 2")
     parking: Mapped[str] = mapped_column(String(120), default="")
-    mode: Mapped[OutletMode] = mapped_column(
-        text_enum(OutletMode), default=OutletMode.RFID
-    )
     status: Mapped[OutletStatus] = mapped_column(
         text_enum(OutletStatus), default=OutletStatus.UNKNOWN
     )

@@ -21,12 +21,11 @@ from app.models import (
     EventKind,
     MeterValue,
     Outlet,
-    OutletMode,
     RfidTag,
     Station,
     utcnow,
 )
-from app.services import events, schedule, signals, stations, tags
+from app.services import access_policies, events, schedule, signals, stations, tags
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -44,6 +43,17 @@ class Authorization:
     expires_at: datetime | None = None
     parent_tag: str | None = None
     tag: RfidTag | None = None
+    # The access policy that refused the tag here (None: accepted, or refused for
+    # another reason: a charging window).
+    refused_by: access_policies.EffectivePolicy | None = None
+
+    def refusal(self) -> str:
+        """Say why the tag was refused, in words ("" when it was not)."""
+        if self.status is AuthorizationStatus.ACCEPTED:
+            return ""
+        if self.refused_by is not None:
+            return access_policies.refusal_message(self.refused_by)
+        return ""
 
 
 @dataclass(frozen=True)
@@ -129,27 +139,49 @@ def _check_tag(station: Station, tag_text: str | None) -> Authorization:
 def authorize(
     station: Station, tag_text: str | None, outlet_number: int | None = None
 ) -> Authorization:
-    """Say whether a tag may charge here (spec §9 Outlet mode).
+    """Say whether a tag may charge here (spec §8 Policies, §9).
 
-    OPEN outlets accept anyone; RFID outlets a known tag that is not blocked, not
-    expired and whose parent tag is not blocked. Without an outlet (OCPP Authorize
-    names none) the station is open only if every outlet is OPEN.
+    The outlet's access policy decides (access_policies): OPEN accepts anyone, an
+    unknown or missing tag as an anonymous session; KNOWN a known tag that is not
+    blocked, not expired and whose parent tag is not blocked; GROUPS such a tag of
+    a member of the policy's groups. Without an outlet (OCPP Authorize names none)
+    the tag is accepted if one of the station's outlets admits it. A refusal
+    carries the policy that refused (`refused_by`).
     """
-    if outlet_number:
-        outlet = stations.outlet_of(station, outlet_number)
-        open_here = outlet is not None and outlet.mode is OutletMode.OPEN
+    policies = access_policies.station_policies(station)
+    if outlet_number and outlet_number in policies:
+        candidates = [policies[outlet_number]]
+    elif outlet_number or not policies:
+        candidates = [access_policies.node_policy(station)]
     else:
-        open_here = bool(station.outlets) and all(
-            outlet.mode is OutletMode.OPEN for outlet in station.outlets
-        )
+        candidates = list(dict.fromkeys(policies.values()))
     checked = _check_tag(station, tag_text)
-    if open_here and checked.status is not AuthorizationStatus.ACCEPTED:
-        checked = Authorization(AuthorizationStatus.ACCEPTED, tag=checked.tag)
-    if checked.status is AuthorizationStatus.ACCEPTED and schedule.start_refusal(
+    valid = checked.tag if checked.status is AuthorizationStatus.ACCEPTED else None
+    admitting = next((p for p in candidates if access_policies.admits(p, valid)), None)
+    if admitting is None:
+        refusing = candidates[0]
+        status = (
+            AuthorizationStatus.BLOCKED  # known and valid, but not a member here
+            if checked.status is AuthorizationStatus.ACCEPTED
+            else checked.status
+        )
+        return Authorization(
+            status, checked.expires_at, tag=checked.tag, refused_by=refusing
+        )
+    if valid is None:  # OPEN: anyone, anonymously
+        checked = Authorization(AuthorizationStatus.ACCEPTED)
+    if schedule.start_refusal(
         station, outlet_number or None
     ):  # spec §6b: outside its charging window an outlet takes no new session
         return Authorization(AuthorizationStatus.BLOCKED, tag=checked.tag)
     return checked
+
+
+def _policy_details(authorization: Authorization) -> dict[str, str]:
+    """The refusing policy for an event's details (empty when none refused)."""
+    if authorization.refused_by is None:
+        return {}
+    return {"refused_by": authorization.refusal()}
 
 
 def start_session(
@@ -219,7 +251,11 @@ def start_session(
         f"{outlet}: charging session {session.id} started",
         station=station,
         node_name=str(outlet),
-        details={"tag": tag_text, "authorization": authorization.status.value},
+        details={
+            "tag": tag_text,
+            "authorization": authorization.status.value,
+            **_policy_details(authorization),
+        },
     )
     signals.announce(
         db.session(),
@@ -431,7 +467,11 @@ def attach_tag(
         f"{session.outlet}: charging session {session.id} authorised later",
         station=station,
         node_name=str(session.outlet),
-        details={"tag": tag_text, "authorization": authorization.status.value},
+        details={
+            "tag": tag_text,
+            "authorization": authorization.status.value,
+            **_policy_details(authorization),
+        },
     )
     return authorization
 

@@ -21,8 +21,23 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ChargingSession, EventKind, Role, Station, User, utcnow
-from app.services import events, schedule, station_reports, stations
+from app.models import (
+    AccessRule,
+    ChargingSession,
+    EventKind,
+    Role,
+    Station,
+    User,
+    utcnow,
+)
+from app.services import (
+    access_policies,
+    charging,
+    events,
+    schedule,
+    station_reports,
+    stations,
+)
 from app.services.access import may_manage_site
 from app.services.errors import Conflict, InvalidInput, PermissionDenied
 
@@ -345,6 +360,11 @@ def remote_start(
     refusal = schedule.start_refusal(station, outlet)  # spec §6b charging windows
     if refusal is not None:
         raise Conflict(str(refusal))
+    # spec §8 Policies: a group outlet starts for its members only. A tag the
+    # portal does not know is the station's to judge (it may hold it in its list).
+    refused_by = charging.authorize(station, tag, outlet).refused_by
+    if refused_by is not None and refused_by.rule is AccessRule.GROUPS:
+        raise Conflict(access_policies.refusal_message(refused_by))
     asked_at = utcnow()
     result = send_command(actor, station, RemoteStart(tag=tag, outlet=outlet))
     if not result.ok or wait <= 0:

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    AccessRule,
     Alarm,
     AlarmKind,
     ChargingSession,
     NewsItem,
-    OutletMode,
     OutletStatus,
     Protocol,
     Role,
@@ -92,6 +92,7 @@ def load_demo(weeks: int = 6, seed: int = 4082) -> dict[str, int]:
         topology.create_floor(None, solna, "Central 2"),
     ]
     stations = []
+    index_open: dict[int, bool] = {}  # open stations also have anonymous sessions
     for index, chargebox_id in enumerate(_STATION_IDS):
         on_kista = index >= 8
         data = topology.StationInput(
@@ -99,7 +100,7 @@ def load_demo(weeks: int = 6, seed: int = 4082) -> dict[str, int]:
             name=f"{'Kista' if on_kista else 'Solna'} {index + 1:02d}",
             protocol=Protocol.OCPP15_SOAP if index % 5 == 4 else Protocol.OCPP16_JSON,
             outlets=2 if index % 3 else 1,
-            mode=OutletMode.OPEN if index % 4 == 3 else OutletMode.RFID,
+            access=AccessRule.OPEN if index % 4 == 3 else None,
         )
         station = topology.create_station(
             None,
@@ -110,6 +111,7 @@ def load_demo(weeks: int = 6, seed: int = 4082) -> dict[str, int]:
         for outlet in station.outlets:
             outlet.status = OutletStatus.AVAILABLE
         stations.append(station)
+        index_open[station.id] = data.access is AccessRule.OPEN
 
     accounts.create_user(
         None,
@@ -169,7 +171,7 @@ def load_demo(weeks: int = 6, seed: int = 4082) -> dict[str, int]:
                     )
                     driver = (
                         rng.choice([*drivers, None])
-                        if outlet.mode is OutletMode.OPEN
+                        if index_open[station.id]
                         else rng.choice(drivers)
                     )
                     meter_start = meters[outlet.id]

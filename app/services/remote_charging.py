@@ -155,6 +155,12 @@ def start_charging(
                 "The RFID tag may not charge on this outlet (%(status)s).",
                 status=authorization.status.value,
             )
+            if authorization.refused_by is None
+            else _l(
+                "The RFID tag may not charge on this outlet (%(status)s). %(refusal)s",
+                status=authorization.status.value,
+                refusal=authorization.refusal(),
+            )
         )
     command = ApiCommand(
         kind=CommandKind.START,

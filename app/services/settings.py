@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 
 from app.models import (
+    AccessRule,
     ConnectPolicy,
-    OutletMode,
     Role,
     SystemSettings,
     TagNotation,
@@ -101,7 +101,7 @@ class Policies:
     connect_policy: ConnectPolicy
     offline_threshold: int
     default_heartbeat_interval: int
-    default_outlet_mode: OutletMode
+    default_access: AccessRule  # OPEN or KNOWN (access_policies.DEFAULT_RULES)
     alarm_digest_time: time
     backup_retention: int
     backup_time: time | None = None  # None: unchanged
@@ -138,7 +138,9 @@ def update_policies(actor: User, policies: Policies) -> SystemSettings:
     settings.connect_policy = policies.connect_policy
     settings.offline_threshold = policies.offline_threshold
     settings.default_heartbeat_interval = policies.default_heartbeat_interval
-    settings.default_outlet_mode = policies.default_outlet_mode
+    if policies.default_access not in (AccessRule.OPEN, AccessRule.KNOWN):
+        raise InvalidInput(_l("The system default is open or any known tag."))
+    settings.default_access = policies.default_access
     settings.alarm_digest_time = policies.alarm_digest_time
     settings.backup_retention = policies.backup_retention
     if policies.backup_time is not None:

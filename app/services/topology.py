@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    AccessPolicy,
+    AccessRule,
     Availability,
     ChargingSession,
     Floor,
     FloorPosition,
     Outlet,
-    OutletMode,
     Protocol,
     Role,
     Site,
@@ -172,7 +173,8 @@ class StationInput:
     name: str = ""
     protocol: Protocol = Protocol.OCPP16_JSON
     outlets: int = 1
-    mode: OutletMode | None = None
+    # Who may charge here; None: as the floor, site or system says (access_policies).
+    access: AccessRule | None = None
     description: str = ""
     availability: Availability = Availability.PUBLIC
     heartbeat_interval: int | None = None
@@ -241,9 +243,10 @@ def create_station(
     db.session.add(station)
     db.session.flush()
     audit.record_create(actor, station, site_id=site.id)
-    mode = data.mode or settings.default_outlet_mode
+    if data.access is not None:
+        db.session.add(AccessPolicy(station_id=station.id, rule=data.access))
     for number in range(1, data.outlets + 1):
-        create_outlet(actor, station, number=number, mode=mode)
+        create_outlet(actor, station, number=number)
     return station
 
 
@@ -318,7 +321,7 @@ def create_outlet(
     station: Station | None,
     *,
     number: int | None = None,
-    mode: OutletMode | None = None,
+    access: AccessRule | None = None,
     connector_type: str = "Type 2",
 ) -> Outlet:
     """Add an outlet to a station, taking the lowest free number 1-4 unless given."""
@@ -341,16 +344,18 @@ def create_outlet(
     outlet = Outlet(
         station=station,
         number=number,
-        mode=mode or get_settings().default_outlet_mode,
         connector_type=connector_type,
     )
     db.session.add(outlet)
+    if access is not None:  # else the outlet follows its station (access_policies)
+        db.session.flush()
+        db.session.add(AccessPolicy(outlet_id=outlet.id, rule=access))
     audit.record_create(actor, outlet, site_id=station.site_id)
     return outlet
 
 
 def update_outlet(actor: User, outlet: Outlet, **fields: object) -> Outlet:
-    """Change an outlet's connector type, parking or mode."""
+    """Change an outlet's connector type or parking."""
     if actor.role is not Role.SUPPORT:
         require_site_manager(actor, outlet.station.site_id)
     before = audit.snapshot(outlet)

@@ -55,13 +55,14 @@ def prepare_database(tmp: Path, stations: int) -> Database:
 
 
 def register_stations(url: str, stations: int) -> None:
-    """Bulk insert: settings, one site, N stations, each with outlet 1 in OPEN mode."""
+    """Bulk insert: settings, one site, N stations, each with outlet 1, open to anyone
+    (the system default)."""
     from sqlalchemy import create_engine, insert, select
 
     from app.models import (
+        AccessRule,
         ConnectPolicy,
         Outlet,
-        OutletMode,
         OutletStatus,
         Protocol,
         Site,
@@ -77,7 +78,7 @@ def register_stations(url: str, stations: int) -> None:
                 {
                     "id": 1,
                     "connect_policy": ConnectPolicy.KNOWN_ONLY,
-                    "default_outlet_mode": OutletMode.OPEN,
+                    "default_access": AccessRule.OPEN,
                 }
             ],
         )
@@ -104,7 +105,6 @@ def register_stations(url: str, stations: int) -> None:
                 {
                     "station_id": station_id,
                     "number": 1,
-                    "mode": OutletMode.OPEN,
                     "status": OutletStatus.AVAILABLE,
                 }
                 for station_id in station_ids

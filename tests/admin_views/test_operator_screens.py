@@ -357,7 +357,7 @@ def test_support_reads_but_cannot_change_the_policies(client_of):
             "connect_policy": "pending",
             "offline_threshold": 600,
             "default_heartbeat_interval": 120,
-            "default_outlet_mode": "OPEN",
+            "default_access": "OPEN",
             "alarm_digest_time": "06:30",
             "backup_retention": 30,
         },
@@ -373,7 +373,7 @@ def test_administrator_saves_policies(client_of):
             "connect_policy": "pending",
             "offline_threshold": 600,
             "default_heartbeat_interval": 120,
-            "default_outlet_mode": "OPEN",
+            "default_access": "OPEN",
             "alarm_digest_time": "06:30",
             "backup_retention": 30,
         },
@@ -392,7 +392,7 @@ def test_policies_out_of_range_are_refused(client_of):
             "connect_policy": "pending",
             "offline_threshold": 5,
             "default_heartbeat_interval": 120,
-            "default_outlet_mode": "OPEN",
+            "default_access": "OPEN",
             "alarm_digest_time": "06:30",
             "backup_retention": 30,
         },
@@ -572,14 +572,10 @@ def test_outlet_general_saves(client_of, home):
     outlet = home["outlet"]
     client_of(SA).post(
         f"/admin/config/outlet/{outlet.id}/general",
-        data={"connector_type": "CCS", "parking": "P7", "mode": "OPEN"},
+        data={"connector_type": "CCS", "parking": "P7"},
     )
     db.session.refresh(outlet)
-    assert (outlet.connector_type, outlet.parking, outlet.mode.value) == (
-        "CCS",
-        "P7",
-        "OPEN",
-    )
+    assert (outlet.connector_type, outlet.parking) == ("CCS", "P7")
 
 
 def _jpeg() -> bytes:
@@ -775,7 +771,7 @@ def test_administrator_sets_how_readers_send_cards_in_the_policies(client_of):
             "connect_policy": "known_only",
             "offline_threshold": 900,
             "default_heartbeat_interval": 300,
-            "default_outlet_mode": "RFID",
+            "default_access": "KNOWN",
             "alarm_digest_time": "07:00",
             "backup_retention": 30,
             "tag_notation": "decimal",

@@ -57,15 +57,10 @@ def test_creating_a_station_with_its_outlets(admin_client, create_site, create_f
         "site": site.id,
         "floor": floor.id,
         "outlets": 2,
-        "mode": "OPEN",
     }
     assert admin_client.post("/admin/stations/new/", data=data).status_code == 302
     station = db.session.scalars(select(Station)).one()
-    assert (station.floor, len(station.outlets), station.outlets[0].mode.value) == (
-        floor,
-        2,
-        "OPEN",
-    )
+    assert (station.floor, len(station.outlets)) == (floor, 2)
 
 
 def test_duplicate_chargebox_id_is_refused_on_the_form(
@@ -79,7 +74,6 @@ def test_duplicate_chargebox_id_is_refused_on_the_form(
         "site": site.id,
         "floor": "__None",
         "outlets": 1,
-        "mode": "RFID",
     }
     response = admin_client.post("/admin/stations/new/", data=data)
     assert "already exists" in response.text
@@ -113,7 +107,7 @@ def test_adding_a_fifth_outlet_is_refused(admin_client, create_site, create_stat
     station = create_station(create_site(), outlets=4)
     response = admin_client.post(
         "/admin/outlets/new/",
-        data={"station": station.id, "connector_type": "Type 2", "mode": "RFID"},
+        data={"station": station.id, "connector_type": "Type 2"},
     )
     assert "already has 4 outlets" in response.text
     assert _count(Outlet) == 4

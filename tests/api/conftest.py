@@ -16,7 +16,7 @@ import requests
 from ocpp.v16 import call
 
 from app.extensions import db
-from app.models import OutletMode, Role
+from app.models import Role
 from app.services import api_access, background, integrations, webhooks
 from tests.ocpp_server.v16.conftest import connect  # noqa: F401 (a fixture)
 
@@ -80,7 +80,7 @@ def site(create_site):
 
 @pytest.fixture
 def station_record(site, create_station):
-    return create_station(site, "000003586", outlets=2, mode=OutletMode.RFID)
+    return create_station(site, "000003586", outlets=2)
 
 
 @pytest.fixture

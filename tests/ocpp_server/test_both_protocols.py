@@ -14,7 +14,7 @@ from zeep.plugins import HistoryPlugin
 from zeep.wsdl import Document
 
 from app.extensions import db
-from app.models import ChargingSession, OutletMode, Protocol, Role
+from app.models import ChargingSession, Protocol, Role
 from ocpp_server.v15.routes import RULE
 from ocpp_server.v15.wsdl import CS_WSDL_PATH
 from tests.conftest import log_in
@@ -33,8 +33,8 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def two_stations(create_site, create_station, create_user):
     site = create_site("Solna")
-    create_station(site, "SOAP-15", protocol=Protocol.OCPP15_SOAP, mode=OutletMode.RFID)
-    create_station(site, "JSON-16", protocol=Protocol.OCPP16_JSON, mode=OutletMode.RFID)
+    create_station(site, "SOAP-15", protocol=Protocol.OCPP15_SOAP)
+    create_station(site, "JSON-16", protocol=Protocol.OCPP16_JSON)
     return create_user(Role.EV_USER, "anna@example.com", tag="4242")
 
 

@@ -33,7 +33,6 @@ from app.extensions import db
 from app.models import (
     ChargingSession,
     MeterValue,
-    OutletMode,
     Protocol,
     RfidTag,
     Role,
@@ -87,7 +86,6 @@ def _portal(config: dict[str, Any]) -> Flask:
                 topology.StationInput(
                     chargebox_id=chargebox_id,
                     outlets=1,
-                    mode=OutletMode.RFID,
                     protocol=protocol,
                 ),
                 site=site,

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ChargingSession, OutletMode, Protocol, Role
+from app.models import ChargingSession, Protocol, Role
 from tests.conftest import log_in
 from tests.ocpp_server.test_both_protocols import (
     END,
@@ -42,7 +42,7 @@ def mixed_site(create_site, create_station, create_user):
         (Protocol.OCPP15_SOAP, Protocol.OCPP16_JSON, Protocol.OCPP201_JSON),
         strict=True,
     ):
-        create_station(site, chargebox_id, protocol=protocol, mode=OutletMode.RFID)
+        create_station(site, chargebox_id, protocol=protocol)
     return create_user(Role.EV_USER, "anna@example.com", tag="4242")
 
 

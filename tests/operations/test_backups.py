@@ -193,7 +193,7 @@ def test_the_backup_time_is_a_policy_an_administrator_sets(app, login_as):
             "connect_policy": "known_only",
             "offline_threshold": 900,
             "default_heartbeat_interval": 300,
-            "default_outlet_mode": "RFID",
+            "default_access": "KNOWN",
             "alarm_digest_time": "07:00",
             "backup_time": "04:45",
             "backup_retention": 30,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app import ftp_server
 from app.extensions import db
-from app.models import EventKind, EventLogEntry, FirmwareImage, OutletMode, Role
+from app.models import EventKind, EventLogEntry, FirmwareImage, Role
 from app.services import firmware, ftp_files
 from tests.ocpp_server.v16.station import running_station
 
@@ -159,9 +159,7 @@ def _received_location(runner) -> str:
 def test_the_control_tab_offers_a_library_image_that_the_station_fetches(
     app, ftp, live_server, login_as, create_site, create_station, via
 ):
-    station = create_station(
-        create_site("Solna"), "000003586", outlets=1, mode=OutletMode.RFID
-    )
+    station = create_station(create_site("Solna"), "000003586", outlets=1)
     admin = login_as(Role.ADMIN)
     _upload(admin)
     image = _image()

@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db
-from app.models import OutletMode, Protocol
+from app.models import AccessRule, Protocol
 from app.services import topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ def add_stations(
                     topology.StationInput(
                         chargebox_id=chargebox_id,
                         protocol=Protocol.OCPP16_JSON,
-                        mode=OutletMode.OPEN,
+                        access=AccessRule.OPEN,
                     ),
                     site=site,
                 )

@@ -25,7 +25,6 @@ from app.models import (
     AlarmKind,
     ChargingSession,
     EventKind,
-    OutletMode,
     Role,
     Station,
     User,
@@ -136,9 +135,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
             floor = topology.create_floor(None, site, f"Plan {site_key}")
             station = topology.create_station(
                 None,
-                topology.StationInput(
-                    chargebox_id=f"CB-{site_key}", outlets=1, mode=OutletMode.RFID
-                ),
+                topology.StationInput(chargebox_id=f"CB-{site_key}", outlets=1),
                 site=site,
                 floor=floor,
             )

@@ -9,19 +9,19 @@ import pytest
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import ChargingSession, MeterValue, OutletMode, Role, utcnow
+from app.models import AccessRule, ChargingSession, MeterValue, Role, utcnow
 from app.services import accounts, charging
 from app.services.charging import AuthorizationStatus as Auth
 
 
 @pytest.fixture
 def station(create_site, create_station):
-    return create_station(create_site(), "000003586", outlets=2, mode=OutletMode.RFID)
+    return create_station(create_site(), "000003586", outlets=2)
 
 
 @pytest.fixture
 def open_station(create_site, create_station):
-    return create_station(create_site("Open site"), "OPEN-1", mode=OutletMode.OPEN)
+    return create_station(create_site("Open site"), "OPEN-1", access=AccessRule.OPEN)
 
 
 def test_a_known_tag_is_accepted_on_an_rfid_outlet(station, create_user):

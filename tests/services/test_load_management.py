@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete
 
 from app.extensions import db
-from app.models import OutletAllocation, OutletMode, Role, utcnow
+from app.models import AccessRule, OutletAllocation, Role, utcnow
 from app.services import background, charging, load_management, schedule, stations
 from app.services.load_management import Demand, Share, share_capacity
 from app.services.nodes import NodeKind, NodeRef
@@ -125,7 +125,7 @@ def test_rebalancing_stores_each_running_sessions_share(
     site, create_station, create_user
 ):
     admin = create_user(Role.ADMIN)
-    station = create_station(site, "CP1", outlets=3, mode=OutletMode.OPEN)
+    station = create_station(site, "CP1", outlets=3, access=AccessRule.OPEN)
     schedule.set_capacity(admin, NodeRef(NodeKind.SITE, site.id), 32.0)
     station.online = True  # as if connected, with nobody at the other end
     station.last_seen_at = utcnow()
@@ -150,8 +150,8 @@ def test_an_offline_stations_allocation_counts_until_the_threshold(
     site, create_station, create_user
 ):
     admin = create_user(Role.ADMIN)
-    away = create_station(site, "CP1", outlets=1, mode=OutletMode.OPEN)
-    here = create_station(site, "CP2", outlets=1, mode=OutletMode.OPEN)
+    away = create_station(site, "CP1", outlets=1, access=AccessRule.OPEN)
+    here = create_station(site, "CP2", outlets=1, access=AccessRule.OPEN)
     schedule.set_capacity(admin, NodeRef(NodeKind.SITE, site.id), 32.0)
     for station in (away, here):
         stations.mark_connected(station)
@@ -177,7 +177,7 @@ def test_an_offline_stations_allocation_counts_until_the_threshold(
 def test_session_events_at_a_site_without_capacity_start_no_work(
     app, site, create_station, monkeypatch
 ):
-    station = create_station(site, "CP1", outlets=2, mode=OutletMode.OPEN)
+    station = create_station(site, "CP1", outlets=2, access=AccessRule.OPEN)
     _start(station, 1, 0)  # the first event reads which sites share a capacity
     submitted = []
     real_submit = background.submit
@@ -194,7 +194,7 @@ def test_a_capacity_declared_later_is_shared_at_the_next_event(
     site, create_station, create_user
 ):
     admin = create_user(Role.ADMIN)
-    station = create_station(site, "CP1", outlets=2, mode=OutletMode.OPEN)
+    station = create_station(site, "CP1", outlets=2, access=AccessRule.OPEN)
     station.online = True
     station.last_seen_at = utcnow()
     db.session.commit()
@@ -222,7 +222,9 @@ def test_the_schedule_job_shares_a_capacity_declared_on_a_floor_only(
 ):
     admin = create_user(Role.ADMIN)
     floor = create_floor(site)
-    station = create_station(site, "CP1", floor=floor, outlets=2, mode=OutletMode.OPEN)
+    station = create_station(
+        site, "CP1", floor=floor, outlets=2, access=AccessRule.OPEN
+    )
     schedule.set_capacity(admin, NodeRef(NodeKind.FLOOR, floor.id), 20.0)
     station.online = True  # as if connected, with nobody at the other end
     station.last_seen_at = utcnow()

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    AccessRule,
     AuditEntry,
     ChargingSession,
     ConnectPolicy,
     ExternalService,
-    OutletMode,
     RfidTag,
     Role,
     utcnow,
@@ -42,7 +42,7 @@ def _policies(**changes):
         "connect_policy": ConnectPolicy.PENDING,
         "offline_threshold": 600,
         "default_heartbeat_interval": 120,
-        "default_outlet_mode": OutletMode.OPEN,
+        "default_access": AccessRule.OPEN,
         "alarm_digest_time": time(6, 30),
         "backup_retention": 30,
     }
@@ -70,7 +70,7 @@ def test_only_administrators_change_system_settings(app, create_user, create_sit
     with pytest.raises(PermissionDenied):
         settings.read_settings(site_admin)
     changed = settings.update_policies(create_user(Role.ADMIN), _policies())
-    assert changed.default_outlet_mode is OutletMode.OPEN
+    assert changed.default_access is AccessRule.OPEN
 
 
 def test_services_belong_to_administrators_and_keep_their_secret(app, create_user):

@@ -9,8 +9,8 @@ import pytest
 from app.extensions import db
 from app.models import (
     WEEKDAYS,
+    AccessRule,
     CapScope,
-    OutletMode,
     Protocol,
     Role,
     RuleKind,
@@ -33,7 +33,9 @@ def admin(create_user):
 
 @pytest.fixture
 def station(create_site, create_station):
-    return create_station(create_site("Solna"), "CP1", outlets=2, mode=OutletMode.OPEN)
+    return create_station(
+        create_site("Solna"), "CP1", outlets=2, access=AccessRule.OPEN
+    )
 
 
 def ref(node):

@@ -7,13 +7,13 @@ from contextlib import contextmanager
 import pytest
 
 from app.extensions import db
-from app.models import OutletMode, OutletStatus, utcnow
+from app.models import AccessRule, OutletStatus, utcnow
 from app.services import background, charging, signals, stations
 
 
 @pytest.fixture
 def station(create_site, create_station):
-    return create_station(create_site(), "000003586", outlets=2, mode=OutletMode.OPEN)
+    return create_station(create_site(), "000003586", outlets=2, access=AccessRule.OPEN)
 
 
 @contextmanager

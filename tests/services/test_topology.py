@@ -215,11 +215,14 @@ def test_station_password_hash_never_reaches_the_audit_log(
     assert entry is None or "secret-hash" not in str(entry.changes)
 
 
-def test_new_outlets_take_the_system_default_mode(app, create_site):
+def test_new_outlets_follow_the_system_default_access_policy(app, create_site):
+    from app.models import AccessRule
+    from app.services import access_policies
+
     settings = topology.get_settings()
-    settings.default_outlet_mode = settings.default_outlet_mode.__class__("OPEN")
+    settings.default_access = AccessRule.OPEN
     station = topology.create_station(
         None, topology.StationInput("S9"), site=create_site()
     )
-    assert station.outlets[0].mode.value == "OPEN"
+    assert access_policies.node_policy(station.outlets[0]).rule is AccessRule.OPEN
     assert db.session.scalar(select(func.count(Station.id))) == 1

@@ -12,7 +12,6 @@ from app.models import (
     ChargingSession,
     EventLogEntry,
     MeterValue,
-    OutletMode,
     OutletStatus,
     Role,
     utcnow,
@@ -26,7 +25,7 @@ T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
 
 @pytest.fixture
 def station(create_site, create_station):
-    return create_station(create_site(), "CS-201", outlets=2, mode=OutletMode.RFID)
+    return create_station(create_site(), "CS-201", outlets=2)
 
 
 def energy(at, wh, context=""):

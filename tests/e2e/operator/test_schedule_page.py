@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from playwright.sync_api import Page, expect
 
-from app.models import OutletMode, Role
+from app.models import Role
 from app.services import schedule
 from tests.e2e.operator.conftest import log_in
 
@@ -19,7 +19,7 @@ def test_a_weekday_cap_on_a_site_shows_as_the_limit_of_its_outlet(
     monkeypatch.setattr(schedule.rules, "utcnow", lambda: MONDAY_08)  # a Monday morning
     create_user(Role.ADMIN, "boss@example.com")
     site = create_site("Solna")
-    station = create_station(site, "000003586", outlets=2, mode=OutletMode.RFID)
+    station = create_station(site, "000003586", outlets=2)
     outlet = station.outlets[0]
     log_in(page, live_server.url, "boss@example.com")
 

@@ -9,7 +9,7 @@ from ocpp.v16 import call
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from app.models import OutletMode, Role, StationConfigKey
+from app.models import Role, StationConfigKey
 from tests.e2e.operator.conftest import eventually, log_in
 
 BOOT = call.BootNotification(charge_point_vendor="ACME", charge_point_model="Wall 22")
@@ -22,9 +22,7 @@ def _iso(moment: datetime) -> str:
 @pytest.fixture
 def solna_station(create_site, create_station, create_user):
     create_user(Role.ADMIN, "boss@example.com")
-    return create_station(
-        create_site("Solna"), "000003586", outlets=2, mode=OutletMode.RFID
-    )
+    return create_station(create_site("Solna"), "000003586", outlets=2)
 
 
 def test_navigator_turns_blue_when_charging_and_red_on_a_fault(

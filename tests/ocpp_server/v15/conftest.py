@@ -20,7 +20,7 @@ from zeep.wsdl import Document
 from zeep.wsdl.utils import get_or_create_header
 
 from app.extensions import db
-from app.models import Base, OutletMode, Protocol, Site, Station
+from app.models import Base, Protocol, Site, Station
 from ocpp_server.v15.routes import RULE
 from ocpp_server.v15.wsdl import CS_NS, CS_WSDL_PATH, SOAP12_ENV_NS, WSA_NS
 from tests.conftest import LiveServer
@@ -123,9 +123,7 @@ def site(create_site: Callable[..., Site]) -> Site:
 @pytest.fixture
 def station(site: Site, create_station: Callable[..., Station]) -> Station:
     """A registered 1.5 station with two RFID outlets."""
-    return create_station(
-        site, STATION_ID, outlets=2, mode=OutletMode.RFID, protocol=Protocol.OCPP15_SOAP
-    )
+    return create_station(site, STATION_ID, outlets=2, protocol=Protocol.OCPP15_SOAP)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from zeep.wsdl import Document
 
 from app.extensions import db
 from app.models import (
+    AccessRule,
     Alarm,
     AlarmKind,
     AlarmState,
@@ -26,7 +27,6 @@ from app.models import (
     EventLogEntry,
     MeterValue,
     OcppMessage,
-    OutletMode,
     OutletStatus,
     Protocol,
     RegistrationState,
@@ -433,7 +433,11 @@ def test_open_outlet_accepts_an_unknown_tag_anonymously(
     make_station_client: Callable[..., StationClient],
 ) -> None:
     create_station(
-        site, "CB-OPEN", outlets=1, mode=OutletMode.OPEN, protocol=Protocol.OCPP15_SOAP
+        site,
+        "CB-OPEN",
+        outlets=1,
+        access=AccessRule.OPEN,
+        protocol=Protocol.OCPP15_SOAP,
     )
     cp = make_station_client("CB-OPEN")
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.extensions import db
-from app.models import OutletMode, Station
+from app.models import Station
 from tests.ocpp_server.v16.station import StationRunner, running_station
 
 
@@ -27,9 +27,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def station_record(create_site, create_station) -> Station:
     """A registered 1.6 station, 000003586, with two RFID outlets."""
-    return create_station(
-        create_site("Solna"), "000003586", outlets=2, mode=OutletMode.RFID
-    )
+    return create_station(create_site("Solna"), "000003586", outlets=2)
 
 
 @pytest.fixture

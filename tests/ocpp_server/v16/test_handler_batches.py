@@ -17,11 +17,11 @@ from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import (
+    AccessRule,
     ChargingSession,
     EventKind,
     EventLogEntry,
     MeterValue,
-    OutletMode,
     Station,
 )
 from app.services import charging
@@ -40,7 +40,7 @@ def handler(app):
 @pytest.fixture
 def registered(create_site, create_station):
     site = create_site()
-    return [create_station(site, cb, mode=OutletMode.OPEN) for cb in IDS]
+    return [create_station(site, cb, access=AccessRule.OPEN) for cb in IDS]
 
 
 def _status(chargebox_id: str, status: str = "Charging") -> StationCall:
@@ -230,7 +230,7 @@ def test_messages_from_many_stations_at_once_are_all_stored_and_answered(
     site = create_site()
     ids = [f"CB-{n:02}" for n in range(12)]
     for cb in ids:
-        create_station(site, cb, mode=OutletMode.OPEN)
+        create_station(site, cb, access=AccessRule.OPEN)
     answers: list[Any] = []
 
     def report(cb: str) -> None:

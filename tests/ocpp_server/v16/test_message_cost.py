@@ -12,7 +12,7 @@ from ocpp.v16 import call
 from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import EventKind, EventLogEntry, MeterValue, OutletMode
+from app.models import AccessRule, EventKind, EventLogEntry, MeterValue
 from app.services import charging
 from ocpp_server.websocket import handler_threads
 from tests.ocpp_server.v16.conftest import eventually
@@ -24,7 +24,7 @@ def _iso(moment: datetime) -> str:
 
 @pytest.fixture
 def open_station(connect, create_site, create_station):
-    record = create_station(create_site(), "CB-OPEN", mode=OutletMode.OPEN)
+    record = create_station(create_site(), "CB-OPEN", access=AccessRule.OPEN)
     with connect(record.chargebox_id) as runner:
         yield runner
 

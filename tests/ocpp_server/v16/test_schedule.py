@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import (
     ALL_DAYS,
     WEEKDAYS,
-    OutletMode,
+    AccessRule,
     Role,
     RuleKind,
     WindowAction,
@@ -45,7 +45,7 @@ def admin(create_user):
 def site_station(create_site, create_station):
     """A station with three OPEN outlets on the site Garage."""
     return create_station(
-        create_site("Garage"), "CP-3", outlets=3, mode=OutletMode.OPEN
+        create_site("Garage"), "CP-3", outlets=3, access=AccessRule.OPEN
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    AccessRule,
     Alarm,
     AlarmKind,
     AlarmState,
@@ -17,7 +18,6 @@ from app.models import (
     EventKind,
     EventLogEntry,
     MeterValue,
-    OutletMode,
     OutletStatus,
     Role,
 )
@@ -138,7 +138,7 @@ def test_authorize_on_rfid_outlets(station, create_user, setup, expected):
 
 
 def test_open_outlets_accept_anyone(connect, create_site, create_station):
-    create_station(create_site(), "OPEN-1", mode=OutletMode.OPEN)
+    create_station(create_site(), "OPEN-1", access=AccessRule.OPEN)
     with connect("OPEN-1") as open_station:
         assert (
             open_station.call(call.Authorize(id_tag="whoever")).id_tag_info["status"]
@@ -212,7 +212,7 @@ def test_a_full_charging_cycle_makes_one_session_with_the_right_energy(
 
 
 def test_anonymous_charging_on_an_open_outlet(connect, create_site, create_station):
-    create_station(create_site(), "OPEN-1", mode=OutletMode.OPEN)
+    create_station(create_site(), "OPEN-1", access=AccessRule.OPEN)
     with connect("OPEN-1") as open_station:
         started = open_station.call(
             call.StartTransaction(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.models import OutletMode, Protocol, Station
+from app.models import Protocol, Station
 from tests.ocpp_server.v16.conftest import eventually
 from tests.ocpp_server.v16.station import StationRunner
 from tests.ocpp_server.v201.station import running_station201
@@ -34,7 +34,6 @@ def station_record(create_site, create_station) -> Station:
         create_site("Solna"),
         "CS-201",
         outlets=2,
-        mode=OutletMode.RFID,
         protocol=Protocol.OCPP201_JSON,
     )
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ChargingSession, OutletMode, Protocol
+from app.models import AccessRule, ChargingSession, Protocol
 from app.services import integrations
 from tests.api.conftest import Service, admin, api, make_service  # noqa: F401 (fixtures)
 from tests.ocpp_server.v201.conftest import eventually
@@ -24,7 +24,7 @@ def station_record(create_site, create_station):
         create_site("Solna"),
         "CS-201",
         outlets=2,
-        mode=OutletMode.OPEN,
+        access=AccessRule.OPEN,
         protocol=Protocol.OCPP201_JSON,
     )
 

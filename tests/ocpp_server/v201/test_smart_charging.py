@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models import (
     ALL_DAYS,
     WEEKDAYS,
+    AccessRule,
     CapScope,
-    OutletMode,
     Protocol,
     Role,
     RuleKind,
@@ -38,7 +38,7 @@ def site_station(create_site, create_station):
         create_site("Garage"),
         "CS-G",
         outlets=2,
-        mode=OutletMode.OPEN,
+        access=AccessRule.OPEN,
         protocol=Protocol.OCPP201_JSON,
     )
 
