@@ -72,7 +72,7 @@ def other_site(create_site, create_floor, create_station):
         ("outlets", "outlet"),
     ],
 )
-@pytest.mark.parametrize("action", ["edit", "details"])
+@pytest.mark.parametrize("action", ["details"])
 def test_site_administrator_guessing_another_sites_id_gets_404(
     login_as, other_site, endpoint, key, action
 ):
@@ -107,16 +107,19 @@ def test_site_administrators_lists_counts_and_exports_hold_only_its_site(
     ids = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert ids == ["SOLNA-1"]
     # Choices of forms are scoped too: no other site's name leaks into a dropdown.
-    form = client.get("/admin/floors/new/").text
+    form = client.get("/admin/config/?node=system&tab=topology").text
     assert "Solna" in form and "Kista" not in form
 
 
 def test_site_administrator_cannot_create_a_floor_in_another_site(login_as, other_site):
+    from app.extensions import db
+
     client = login_as(Role.SITE_ADMIN)
-    response = client.post(
-        "/admin/floors/new/", data={"site": other_site["site"].id, "name": "X"}
+    client.post(
+        "/admin/config/topology/create/floor",
+        data={"floor-site": other_site["site"].id, "floor-name": "X"},
     )
-    assert response.status_code == 200
+    db.session.expire_all()
     assert [floor.name for floor in other_site["site"].floors] == ["Plan K"]
 
 
@@ -154,6 +157,6 @@ def test_ev_user_sees_only_own_sessions(
 def test_a_record_id_that_is_not_a_number_is_not_found(login_as, ident):
     client = login_as(Role.ADMIN)
     assert (
-        client.get("/admin/stations/edit/", query_string={"id": ident}).status_code
+        client.get("/admin/stations/details/", query_string={"id": ident}).status_code
         == 404
     )

@@ -1,4 +1,5 @@
-"""admin_views/topology.py: create, delete and move through the forms (spec §3)."""
+"""admin_views/topology.py: the topology lists (spec §3) filter, sort and export;
+creating, editing, moving and deleting are the configuration screens' alone."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Floor, Outlet, Role, Site, Station
+from app.models import Outlet, Role, Site, Station
 
 
 @pytest.fixture
@@ -18,96 +19,93 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_creating_a_site(admin_client):
-    response = admin_client.post(
-        "/admin/sites/new/", data={"name": "Solna", "city": "Solna"}
+@pytest.mark.parametrize("endpoint", ["sites", "floors", "stations", "outlets"])
+def test_a_topology_list_offers_no_form_of_its_own(
+    admin_client, create_site, create_station, endpoint
+):
+    create_station(create_site("Solna"), "000003586")
+    page = admin_client.get(f"/admin/{endpoint}/").text
+    assert f"/admin/{endpoint}/new/" not in page
+    assert f"/admin/{endpoint}/edit/" not in page
+    assert "/admin/config/?node=system&amp;tab=topology" in page
+    assert admin_client.get(f"/admin/{endpoint}/new/").status_code == 302
+
+
+def test_posting_to_a_list_creates_changes_and_deletes_nothing(
+    admin_client, create_site, create_station
+):
+    station = create_station(create_site("Solna"), "000003586", outlets=1)
+    admin_client.post("/admin/sites/new/", data={"name": "Forged"})
+    admin_client.post(
+        f"/admin/stations/edit/?id={station.id}",
+        data={"name": "Renamed", "chargebox_id": "X"},
     )
-    assert response.status_code == 302
-    assert db.session.scalars(select(Site)).one().city == "Solna"
+    admin_client.post("/admin/outlets/delete/", data={"id": station.outlets[0].id})
+    admin_client.post("/admin/stations/delete/", data={"id": station.id})
+    db.session.expire_all()
+    assert (_count(Site), _count(Station), _count(Outlet)) == (1, 1, 1)
+    assert db.session.get(Station, station.id).chargebox_id == "000003586"
 
 
-def test_deleting_a_site_with_floors_is_refused_with_a_message(
-    admin_client, create_site, create_floor
+def test_each_row_links_to_its_nodes_configuration_screen(
+    admin_client, create_site, create_floor, create_station
 ):
     site = create_site("Solna")
-    create_floor(site, "Central 1")
-    response = admin_client.post(
-        "/admin/sites/delete/", data={"id": site.id}, follow_redirects=True
-    )
-    assert "The site Solna has floors: remove them first." in response.text
-    assert _count(Site) == 1 and _count(Floor) == 1
+    floor = create_floor(site, "Central 1")
+    station = create_station(site, "000003586", floor=floor)
+    for endpoint, node in (
+        ("sites", f"site:{site.id}"),
+        ("floors", f"floor:{floor.id}"),
+        ("stations", f"station:{station.id}"),
+        ("outlets", f"outlet:{station.outlets[0].id}"),
+    ):
+        page = admin_client.get(f"/admin/{endpoint}/").text
+        assert f'href="/admin/config/?node={node}"' in page
 
 
-def test_a_floor_without_a_site_is_refused_with_a_message(admin_client):
-    response = admin_client.post(
-        "/admin/floors/new/", data={"site": "__None", "name": "Central 1"}
-    )
-    assert response.status_code == 200
-    assert "A floor needs a site" in response.text
-    assert _count(Floor) == 0
+def test_the_station_list_filters_and_exports_plain_values(
+    admin_client, create_site, create_station
+):
+    create_station(create_site("Solna"), "SOLNA-1")
+    create_station(create_site("Kista"), "KISTA-1")
+    page = admin_client.get("/admin/stations/?flt0_site_equals=Solna").text
+    assert 'class="to-screen">SOLNA-1<' in page
+    assert 'class="to-screen">KISTA-1<' not in page
+    export = admin_client.get("/admin/stations/export/csv/").text
+    assert "SOLNA-1" in export and "<a " not in export
 
 
-def test_creating_a_station_with_its_outlets(admin_client, create_site, create_floor):
-    site = create_site()
-    floor = create_floor(site)
-    data = {
-        "chargebox_id": "000003586",
-        "name": "Solna 01",
-        "protocol": "OCPP16_JSON",
-        "site": site.id,
-        "floor": floor.id,
-        "outlets": 2,
-    }
-    assert admin_client.post("/admin/stations/new/", data=data).status_code == 302
-    station = db.session.scalars(select(Station)).one()
-    assert (station.floor, len(station.outlets)) == (floor, 2)
-
-
-def test_duplicate_chargebox_id_is_refused_on_the_form(
+def test_duplicate_chargebox_id_is_refused_on_the_topology_tab(
     admin_client, create_site, create_station
 ):
     site = create_site()
     create_station(site, "000003586")
-    data = {
-        "chargebox_id": "000003586",
-        "protocol": "OCPP16_JSON",
-        "site": site.id,
-        "floor": "__None",
-        "outlets": 1,
-    }
-    response = admin_client.post("/admin/stations/new/", data=data)
+    response = admin_client.post(
+        "/admin/config/topology/create/station",
+        data={
+            "station-chargebox_id": "000003586",
+            "station-protocol": "OCPP16_JSON",
+            "station-site": site.id,
+            "station-floor": "__None",
+            "station-outlets": 1,
+        },
+        follow_redirects=True,
+    )
     assert "already exists" in response.text
     assert _count(Station) == 1
 
 
-def test_moving_a_station_to_another_site(admin_client, create_site, create_station):
-    solna, kista = create_site("Solna"), create_site("Kista")
-    station = create_station(solna)
-    data = {
-        "name": station.name,
-        "chargebox_id": station.chargebox_id,
-        "protocol": "OCPP16_JSON",
-        "description": "",
-        "heartbeat_interval": 300,
-        "availability": "public",
-        "site": kista.id,
-        "floor": "__None",
-    }
-    assert (
-        admin_client.post(
-            f"/admin/stations/edit/?id={station.id}", data=data
-        ).status_code
-        == 302
-    )
-    db.session.refresh(station)
-    assert station.site == kista
-
-
-def test_adding_a_fifth_outlet_is_refused(admin_client, create_site, create_station):
+def test_adding_a_fifth_outlet_is_refused_on_the_topology_tab(
+    admin_client, create_site, create_station
+):
     station = create_station(create_site(), outlets=4)
     response = admin_client.post(
-        "/admin/outlets/new/",
-        data={"station": station.id, "connector_type": "Type 2"},
+        "/admin/config/topology/create/outlet",
+        data={
+            "outlet-station": station.id,
+            "outlet-connector_type": "Type 2",
+        },
+        follow_redirects=True,
     )
     assert "already has 4 outlets" in response.text
     assert _count(Outlet) == 4
@@ -116,14 +114,33 @@ def test_adding_a_fifth_outlet_is_refused(admin_client, create_site, create_stat
 def test_support_edits_a_station_but_cannot_create_or_delete(
     login_as, create_site, create_station
 ):
-    station = create_station(create_site())
+    site = create_site()
+    station = create_station(site, "000003586")
     client = login_as(Role.SUPPORT)
-    assert (
-        client.get("/admin/stations/new/").status_code == 302
-    )  # Flask-Admin: not allowed
-    client.post("/admin/stations/delete/", data={"id": station.id})
+    client.post(
+        f"/admin/config/station/{station.id}/general",
+        data={
+            "name": "Renamed by support",
+            "chargebox_id": "000003586",
+            "protocol": "OCPP16_JSON",
+            "heartbeat_interval": 300,
+            "availability": "public",
+            "tag_notation": "",
+        },
+    )
+    client.post(
+        "/admin/config/topology/create/station",
+        data={
+            "station-chargebox_id": "NEW-1",
+            "station-protocol": "OCPP16_JSON",
+            "station-site": site.id,
+            "station-outlets": 1,
+        },
+    )
+    client.post(f"/admin/config/topology/delete/station/{station.id}")
+    db.session.expire_all()
     assert _count(Station) == 1
-    assert client.get(f"/admin/stations/edit/?id={station.id}").status_code == 200
+    assert db.session.get(Station, station.id).name == "Renamed by support"
 
 
 def test_dashboard_shows_the_topology(

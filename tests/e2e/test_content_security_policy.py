@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
-from app.models import Role
-from app.models import Station as StationRow
+from app.models import NewsItem, Role
+from app.services import dashboard
 from tests.conftest import PASSWORD
 
 # Report every CSP violation of the page (and its frames) into a list the test reads.
@@ -47,7 +47,7 @@ def test_admin_pages_run_under_the_policy_without_violations(
     for path in [
         "/admin/",
         "/admin/sites/",
-        f"/admin/stations/edit/?id={station.id}",
+        f"/admin/stations/details/?id={station.id}",
         "/admin/statistics/",
         "/admin/diagrams/",
         "/admin/alarms/",
@@ -68,13 +68,12 @@ def test_admin_pages_run_under_the_policy_without_violations(
     assert blocked == [], blocked
 
 
-def test_deleting_a_row_still_asks_first(
-    page: Page, live_server, create_user, create_site, create_station
-):
-    station = create_station(create_site("Solna"), "CSP-DEL")
+def test_deleting_a_row_still_asks_first(page: Page, live_server, create_user):
     admin = create_user(Role.ADMIN, "csp-del@example.com")
+    news = dashboard.create_news(admin, "CSP-DEL", "Kept unless confirmed")
+    db.session.commit()
     _log_in(page, live_server.url, admin.email)
-    page.goto(f"{live_server.url}/admin/stations/")
+    page.goto(f"{live_server.url}/admin/news/")
     asked: list[str] = []
 
     def dismiss(dialog) -> None:
@@ -86,4 +85,4 @@ def test_deleting_a_row_still_asks_first(
     page.wait_for_load_state("networkidle")
     assert asked == ["Are you sure you want to delete this record?"]
     db.session.rollback()
-    assert db.session.get(StationRow, station.id) is not None
+    assert db.session.get(NewsItem, news.id) is not None
