@@ -7,6 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from admin_views.access_policies import AccessPoliciesView, UserGroupView
 from admin_views.account import SettingsView
 from admin_views.alarms import ActiveAlarmView, AlarmHistoryView, EventLogView
 from admin_views.charging import MyChargingView
@@ -37,6 +38,7 @@ from app.models import (
     Site,
     Station,
     User,
+    UserGroup,
     WebhookEvent,
 )
 
@@ -123,6 +125,20 @@ def init_app(app: Flask) -> None:
     )
     admin.add_view(
         ScheduleView(name=_l("Schedule"), category=configuration, endpoint="schedule")
+    )
+    admin.add_view(
+        AccessPoliciesView(
+            name=_l("Access policies"), category=configuration, endpoint="access"
+        )
+    )
+    admin.add_view(
+        UserGroupView(
+            UserGroup,
+            db,
+            name=_l("User groups"),
+            category=configuration,
+            endpoint="user_groups",
+        )
     )
     admin.add_view(
         FtpFilesView(name=_l("FTP server"), category=configuration, endpoint="ftp")

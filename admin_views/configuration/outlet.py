@@ -20,6 +20,7 @@ from app.models import (
     Outlet,
 )
 from app.services import (
+    access_policies,
     integrations,
     topology,
 )
@@ -39,6 +40,7 @@ class OutletTabs(ConfigScreen):
             outlet=outlet,
             general=general,
             services=integrations.outlet_services(outlet),
+            access=access_policies.describe(access_policies.node_policy(outlet)),
         )
 
     @expose("/outlet/<int:ident>/general", methods=["POST"])

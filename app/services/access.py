@@ -34,6 +34,7 @@ from app.models import (
     StationConfigKey,
     SystemSettings,
     User,
+    UserGroup,
     site_grant,
 )
 from app.services.errors import NotFound, PermissionDenied
@@ -118,6 +119,10 @@ _SITE_ADMIN_RULES: dict[type, Rule] = {
     OutletSchedule: _by_outlet(OutletSchedule.outlet_id),
     OutletAllocation: _by_outlet(OutletAllocation.outlet_id),
     User: _users_charging_at_granted_sites,
+    # A site's groups, and the system-wide ones its policies may name (read only).
+    UserGroup: lambda stmt, user: stmt.where(
+        UserGroup.site_id.in_(granted_site_ids(user)) | UserGroup.site_id.is_(None)
+    ),
     NewsItem: _everything,
     SystemSettings: _everything,
     DashboardPanel: _own(DashboardPanel.user_id),

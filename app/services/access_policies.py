@@ -25,6 +25,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, or_, select, union_all
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -43,14 +44,24 @@ from app.models import (
     user_group_user,
 )
 from app.services import audit
-from app.services.access import require_role, require_site_manager
+from app.services.access import (
+    may_manage_site,
+    require_role,
+    require_site_manager,
+    scope,
+)
 from app.services.errors import InvalidInput
-from app.services.nodes import SYSTEM, NodeKind, NodeRef
+from app.services.nodes import SYSTEM, NodeKind, NodeRef, load_node, station_condition
 from app.services.schedule.rules import chain, node_label, site_of
 from app.services.topology import get_settings
 
 #: The rules a system default may be: GROUPS needs a node whose groups it names.
 DEFAULT_RULES = (AccessRule.OPEN, AccessRule.KNOWN)
+RULE_WORDS = {
+    AccessRule.OPEN: _l("Open to anyone"),
+    AccessRule.KNOWN: _l("Any known tag"),
+    AccessRule.GROUPS: _l("Members of chosen groups"),
+}
 
 _NODE_COLUMNS = {
     NodeKind.SITE: "site_id",
@@ -197,22 +208,16 @@ def admits(policy: EffectivePolicy, tag: RfidTag | None) -> bool:
 
 def describe(policy: EffectivePolicy) -> str:
     """Say the policy and where it is set: "Members of Fleet cars (site Solna)"."""
-    if policy.rule is AccessRule.OPEN:
-        what = str(_l("Open to anyone"))
-    elif policy.rule is AccessRule.KNOWN:
-        what = str(_l("Any known tag"))
-    else:
-        names = db.session.scalars(
-            select(UserGroup.name)
-            .where(UserGroup.id.in_(policy.group_ids or (-1,)))
-            .order_by(UserGroup.name)
-        ).all()
-        what = str(
-            _l("Members of %(groups)s", groups=", ".join(names))
-            if names
-            else _l("Members of no group (nobody)")
+    names: dict[int, str] = {}
+    if policy.group_ids:
+        names = dict(
+            db.session.execute(
+                select(UserGroup.id, UserGroup.name).where(
+                    UserGroup.id.in_(policy.group_ids)
+                )
+            ).all()
         )
-    return f"{what} ({source_label(policy.source)})"
+    return _words(policy, names)
 
 
 def source_label(source: NodeRef) -> str:
@@ -333,3 +338,66 @@ def admitted_tags(station: Station) -> list[RfidTag]:
     """Return the tags the station admits, ordered by tag (see admitted_tags_query):
     what its local authorisation list holds."""
     return list(db.session.scalars(admitted_tags_query(station).order_by(RfidTag.tag)))
+
+
+# ---------------------------------------------------------------------------
+# The page: a node's own policy and what applies to each outlet below it, and why
+
+
+@dataclass(frozen=True)
+class OutletPolicy:
+    """An outlet, the policy in force there and, in words, what it is and where set."""
+
+    outlet: Outlet
+    policy: EffectivePolicy
+    words: str
+
+
+def may_edit(user: User, ref: NodeRef) -> bool:
+    """Tell whether the user may set the policy of this node (the system default is
+    the administrators', on System → Policies)."""
+    if ref.kind is NodeKind.SYSTEM:
+        return user.role is Role.ADMIN
+    node = load_node(ref, user)
+    return may_manage_site(user, site_of(node))
+
+
+def outlets_under(user: User, ref: NodeRef) -> list[OutletPolicy]:
+    """Return each outlet under the node the user may see with its effective policy
+    and why (a few statements, whatever the number of outlets)."""
+    load_node(ref, user)  # NotFound unless the user may see the node
+    stations = list(
+        db.session.scalars(
+            scope(select(Station), user)
+            .where(station_condition(ref))
+            .options(selectinload(Station.outlets))
+            .order_by(Station.chargebox_id)
+        )
+    )
+    outlets = [
+        outlet
+        for station in stations
+        for outlet in station.outlets
+        if ref.kind is not NodeKind.OUTLET or outlet.id == ref.id
+    ]
+    chains = {outlet.id: chain(outlet) for outlet in outlets}
+    found = _rows_on({r for refs in chains.values() for r in refs})
+    names = dict(db.session.execute(select(UserGroup.id, UserGroup.name)).all())
+    rows = []
+    for outlet in outlets:
+        policy = _resolve(chains[outlet.id], found)
+        rows.append(OutletPolicy(outlet, policy, _words(policy, names)))
+    return rows
+
+
+def _words(policy: EffectivePolicy, names: dict[int, str]) -> str:
+    if policy.rule is AccessRule.GROUPS:
+        groups = ", ".join(sorted(names[g] for g in policy.group_ids if g in names))
+        what = str(
+            _l("Members of %(groups)s", groups=groups)
+            if groups
+            else _l("Members of no group (nobody)")
+        )
+    else:
+        what = RULE_WORDS[policy.rule]
+    return f"{what} ({source_label(policy.source)})"

@@ -40,6 +40,7 @@ from app.services import (
     integrations,
     stations,
     topology,
+    user_groups,
 )
 from tests.conftest import PASSWORD
 
@@ -163,6 +164,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
             db.session.flush()
             alarms.resolve_alarms(outlet=outlet, station=station)
             event = events.record_event(EventKind.STATUS, "test event", station=station)
+            group = user_groups.create_group(None, f"Tenants {site_key}", site)
             db.session.flush()
             world.per_site[site_key] = {
                 "site": site.id,
@@ -173,6 +175,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
                 "alarm": active.id,
                 "old_alarm": old.id,
                 "event": event.id,
+                "group": group.id,
             }
             db.session.commit()
         site_a = db.session.get(Station, world.per_site["A"]["station"])
@@ -191,6 +194,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
         made = api_access.rotate_service_secret(users["admin"], service)
         SECRETS.extend([made.secret, made.signing_secret])
         news = dashboard.create_news(users["admin"], "Hello", "News body")
+        system_group = user_groups.create_group(None, "Fleet cars")
         image = firmware.add(users["admin"], "fw.bin", b"firmware")
         settings = ftp_files.ftp_settings()
         for chargebox_id in ("CB-A", "CB-B"):  # a diagnostics upload per station
@@ -206,6 +210,7 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
             "service": service.id,
             "fw": image.id,
             "news": news.id,
+            "system_group": system_group.id,
             "audit": audit,
             "fw_token": image.token,
             "fw_name": image.name,
