@@ -98,3 +98,22 @@ def test_a_group_is_created_with_its_members_typed_one_per_line(
         [driver.id],
         ["APP-7F3K2Q"],
     )
+
+
+def test_the_control_tab_start_says_which_policy_refused_the_tag(
+    login_as, create_site, create_station, create_user
+):
+    site = create_site("Solna")
+    station = create_station(site, "CP1")
+    create_user(Role.EV_USER, tag="2002")
+    group = user_groups.create_group(None, "Tenants house 3", site)
+    access_policies.set_policy(None, station, AccessRule.GROUPS, [group.id])
+    db.session.commit()
+    answer = login_as(Role.ADMIN).post(
+        f"/admin/config/station/{station.id}/command/start",
+        json={"outlet": 1, "tag": "2002"},
+    )
+    assert answer.status_code == 400
+    assert answer.json["text"] == (
+        "Refused by the access policy: Members of Tenants house 3 (station CP1 (CP1))."
+    )

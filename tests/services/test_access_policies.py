@@ -325,3 +325,16 @@ def test_members_are_typed_as_e_mails_and_tags(member, stranger):
 def test_an_unknown_member_is_refused_by_name(app):
     with pytest.raises(InvalidInput, match=r"nobody@example\.com"):
         user_groups.parse_members(["nobody@example.com"])
+
+
+# -- remote starts (Control tab, services.commands) ----------------------------
+
+
+def test_a_remote_start_for_a_tag_outside_the_groups_is_refused_before_sending(
+    create_user, station, tenants, stranger
+):
+    from app.services import commands
+
+    _set(station, GROUPS, [tenants])
+    with pytest.raises(Conflict, match="Members of Tenants house 3"):
+        commands.remote_start(create_user(Role.ADMIN), station, "2002", 1)
