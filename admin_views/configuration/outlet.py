@@ -20,7 +20,6 @@ from app.models import (
     Outlet,
 )
 from app.services import (
-    access_policies,
     integrations,
     topology,
 )
@@ -40,7 +39,6 @@ class OutletTabs(ConfigScreen):
             outlet=outlet,
             general=general,
             services=integrations.outlet_services(outlet),
-            access=access_policies.describe(access_policies.node_policy(outlet)),
         )
 
     @expose("/outlet/<int:ident>/general", methods=["POST"])

@@ -21,6 +21,7 @@ from admin_views.base import STAFF, PortalView
 from admin_views.formatting import format_moment
 from admin_views.navigation import selected_node
 from app.extensions import db
+from app.services import access_policies
 from app.services.access import get_scoped
 from app.services.errors import DomainError, NotFound
 from app.services.nodes import NodeKind, NodeRef, load_node
@@ -73,12 +74,15 @@ class ConfigScreen(PortalView):
     ) -> str:
         names = [name for name, _label in tabs]
         current = tab if tab in names else names[0]
+        node = load_node(ref, current_user)
         return self.render(
             template,
             ref=str(ref),
             tabs=tabs,
             tab=current,
             format_moment=format_moment,
+            # Who may charge at the node, on its General tab (spec §8 Policies).
+            access=access_policies.describe(access_policies.node_policy(node)),
             **kwargs,
         )
 

@@ -117,3 +117,22 @@ def test_the_control_tab_start_says_which_policy_refused_the_tag(
     assert answer.json["text"] == (
         "Refused by the access policy: Members of Tenants house 3 (station CP1 (CP1))."
     )
+
+
+def test_each_level_s_general_tab_says_who_may_charge_there_and_from_where(
+    login_as, create_site, create_floor, create_station
+):
+    site = create_site("Solna")
+    floor = create_floor(site, "Central 1")
+    station = create_station(site, "CP1", floor=floor)
+    access_policies.set_policy(None, floor, AccessRule.OPEN)
+    db.session.commit()
+    client = login_as(Role.ADMIN)
+    for node, words in (
+        (f"site:{site.id}", "Any known tag (system default)"),
+        (f"floor:{floor.id}", "Open to anyone (floor Solna / Central 1)"),
+        (f"station:{station.id}", "Open to anyone (floor Solna / Central 1)"),
+        (f"outlet:{station.outlets[0].id}", "Open to anyone (floor Solna / Central 1)"),
+    ):
+        page = client.get(f"/admin/config/?node={node}&tab=general")
+        assert words in page.text, node
