@@ -271,15 +271,24 @@ def set_policy(
         current.groups = groups
         db.session.add(current)
         db.session.flush()
-        audit.record_create(actor, current, site_id=site_id)
+        changes = audit.diff({}, {**audit.snapshot(current), "groups": _names(groups)})
+        audit.record_change(actor, "create", current, changes, site_id=site_id)
         return current
-    before = audit.snapshot(current)
+    before = {**audit.snapshot(current), "groups": _names(current.groups)}
     assert rule is not None
     current.rule = rule
     current.groups = groups
     db.session.flush()
-    audit.record_update(actor, current, before, site_id=site_id)
+    after = {**audit.snapshot(current), "groups": _names(groups)}
+    if before != after:
+        audit.record_change(
+            actor, "update", current, audit.diff(before, after), site_id=site_id
+        )
     return current
+
+
+def _names(groups: Iterable[UserGroup]) -> str:
+    return ", ".join(group.name for group in groups)
 
 
 def _usable_groups(site_id: int | None, group_ids: Sequence[int]) -> list[UserGroup]:

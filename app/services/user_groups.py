@@ -19,7 +19,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import AccessPolicy, RfidTag, Role, Site, User, UserGroup
+from app.models import (
+    AccessPolicy,
+    RfidTag,
+    Role,
+    Site,
+    User,
+    UserGroup,
+    user_group_tag,
+)
 from app.services import accounts, audit, tags
 from app.services.access import require_role, require_site_manager, scope
 from app.services.errors import Conflict, InvalidInput
@@ -221,3 +229,48 @@ def add_tag(actor: User | None, group: UserGroup, tag: RfidTag) -> None:
     if tag not in group.tags:
         group.tags.append(tag)
         db.session.flush()
+
+
+def groups_of_tags(tag_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Return the names of the groups each tag is in by itself (not through its
+    user), by tag id, in one statement (for exports)."""
+    ids = list(tag_ids)
+    found: dict[int, list[str]] = {tag_id: [] for tag_id in ids}
+    if not ids:
+        return found
+    rows = db.session.execute(
+        select(user_group_tag.c.tag_id, UserGroup.name)
+        .join(UserGroup, UserGroup.id == user_group_tag.c.group_id)
+        .where(user_group_tag.c.tag_id.in_(ids))
+        .order_by(UserGroup.name)
+    )
+    for tag_id, name in rows:
+        found[tag_id].append(name)
+    return found
+
+
+def set_tag_groups(actor: User | None, tag: RfidTag, names: Iterable[str]) -> None:
+    """Make these named groups the ones the tag is in by itself (imports); an
+    unknown name raises InvalidInput, a group the actor may not manage
+    PermissionDenied. Groups the tag leaves or joins are the actor's to change."""
+    wanted: dict[int, UserGroup] = {}
+    for name in names:
+        if not name.strip():
+            continue
+        group = find_group(name)
+        if group is None:
+            raise InvalidInput(_l("No group is named %(name)s.", name=name.strip()))
+        wanted[group.id] = group
+    current = {
+        group.id: group
+        for group in db.session.scalars(
+            select(UserGroup).where(UserGroup.tags.any(RfidTag.id == tag.id))
+        )
+    }
+    for group_id in current.keys() - wanted.keys():
+        _require(actor, current[group_id].site_id)
+        current[group_id].tags.remove(tag)
+    for group_id in wanted.keys() - current.keys():
+        _require(actor, wanted[group_id].site_id)
+        wanted[group_id].tags.append(tag)
+    db.session.flush()

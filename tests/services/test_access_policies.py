@@ -338,3 +338,32 @@ def test_a_remote_start_for_a_tag_outside_the_groups_is_refused_before_sending(
     _set(station, GROUPS, [tenants])
     with pytest.raises(Conflict, match="Members of Tenants house 3"):
         commands.remote_start(create_user(Role.ADMIN), station, "2002", 1)
+
+
+# -- for imports and exports (tags with their groups) --------------------------
+
+
+def test_a_tag_s_groups_are_set_by_name_and_read_back_in_one_go(site, stranger):
+    user_groups.create_group(None, "Tenants house 3", site)
+    user_groups.create_group(None, "Fleet cars")
+    tag = stranger.tags[0]
+    user_groups.set_tag_groups(None, tag, ["fleet cars", "Tenants house 3"])
+    user_groups.set_tag_groups(None, tag, ["Fleet cars"])
+    assert user_groups.groups_of_tags([tag.id]) == {tag.id: ["Fleet cars"]}
+
+
+def test_an_unknown_group_name_is_refused_by_name(stranger):
+    with pytest.raises(InvalidInput, match="No group is named Nobody"):
+        user_groups.set_tag_groups(None, stranger.tags[0], ["Nobody"])
+
+
+def test_a_changed_policy_is_audited_with_its_groups(create_user, station, tenants):
+    from app.models import AuditEntry
+
+    admin = create_user(Role.ADMIN)
+    access_policies.set_policy(admin, station, KNOWN)
+    access_policies.set_policy(admin, station, GROUPS, [tenants.id])
+    entry = db.session.scalars(
+        db.select(AuditEntry).order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry.changes["groups"] == ["", "Tenants house 3"]
