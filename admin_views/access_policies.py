@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -151,6 +152,14 @@ class UserGroupView(ScopedModelView):
         )
 
     can_create = can_edit = can_delete = _manages  # type: ignore[assignment]
+
+    def get_query(self) -> Any:
+        # The members column counts users and tags: loaded per page, not per row.
+        return (
+            super()
+            .get_query()
+            .options(selectinload(UserGroup.users), selectinload(UserGroup.tags))
+        )
 
     def on_form_prefill(self, form: Any, id: Any) -> None:
         group = self.get_one(id)
