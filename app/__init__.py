@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     import ocpp_server
     from app import api, auth, cli, ftp_server, jobs, security
     from app.i18n import init_app as init_i18n
-    from app.services import load_management
+    from app.services import load_management, local_lists
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     admin_views.init_app(app)
     ocpp_server.init_app(app)
     load_management.init_app(app)  # shares site capacity as sessions come and go
+    local_lists.init_app(app)  # keeps the stations' local lists up to date
     jobs.init_app(app)
     ftp_server.init_app(app)
     cli.init_app(app)

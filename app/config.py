@@ -27,6 +27,7 @@ PORTAL_NAVIGATOR_POLL_SECONDS = 5  # how often the navigator's colours refresh
 
 # OCPP
 OCPP_COMMAND_TIMEOUT = 30.0  # seconds a station has to answer a command
+LOCAL_LIST_DELAY = 2.0  # seconds a tag change waits for more before lists are sent
 OCPP_FETCH_CONFIG_ON_BOOT = True  # spec §9: fetch the key table on first contact
 OCPP_MESSAGE_LOG = True  # store every frame / SOAP message per station
 OCPP_MESSAGE_LOG_DAYS = 30  # how long the message log is kept

@@ -21,6 +21,7 @@ from app.services import (
     backups,
     digest,
     load_management,
+    local_lists,
     mail,
     message_log,
     stations,
@@ -48,6 +49,10 @@ def _purge_message_log(app: Flask) -> object:
 
 def _apply_schedule(app: Flask) -> object:
     return load_management.apply_schedule()
+
+
+def _sync_local_lists(app: Flask) -> object:
+    return local_lists.sync_pending()
 
 
 def _deliver_webhooks(app: Flask) -> object:
@@ -92,6 +97,13 @@ JOBS = [
         " check) and apply charging windows by availability",
         _apply_schedule,
         {"trigger": "interval", "minutes": 5},
+    ),
+    Job(
+        "local-list-sync",
+        "Send the local list differences still waiting to online stations (failed"
+        " attempts, stations back without a boot)",
+        _sync_local_lists,
+        {"trigger": "interval", "minutes": 2},
     ),
     Job(
         "webhook-delivery",

@@ -94,6 +94,7 @@ def _test_config(
         "WTF_CSRF_ENABLED": False,
         "INSTANCE_PATH": str(instance),
         "SERVER_NAME": None,
+        "LOCAL_LIST_DELAY": 0.2,  # the coalescing wait of local list updates
     }
 
 

@@ -13,6 +13,7 @@ from app.models.base import Base, utcnow
 from app.models.charging import ChargingSession, MeterValue
 from app.models.firmware import FirmwareImage
 from app.models.integrations import ExternalService, OutletServiceId
+from app.models.local_lists import LocalListTag, StationLocalList
 from app.models.messages import Direction, OcppMessage
 from app.models.news import NewsItem
 from app.models.operations import AlarmDigest, DigestState
@@ -97,6 +98,7 @@ __all__ = [
     "Floor",
     "FloorPosition",
     "IdempotencyRecord",
+    "LocalListTag",
     "MeterValue",
     "NewsItem",
     "NodeCapacity",
@@ -115,6 +117,7 @@ __all__ = [
     "Site",
     "Station",
     "StationConfigKey",
+    "StationLocalList",
     "SystemSettings",
     "TagNotation",
     "User",

@@ -119,12 +119,20 @@ def _check_tag(station: Station, tag_text: str | None) -> Authorization:
     if not tag_text:
         return Authorization(AuthorizationStatus.INVALID)
     tag = tags.find_sent(station, tag_text)
-    if tag is None or (tag.user is not None and not tag.user.active):
+    if tag is None:
+        return Authorization(AuthorizationStatus.INVALID)
+    return tag_standing(tag, utcnow())
+
+
+def tag_standing(tag: RfidTag, now: datetime) -> Authorization:
+    """Say how a known tag stands, wherever it is used (Authorize, a local list): a
+    tag of an inactive user is invalid; a blocked tag, or one whose parent is
+    blocked, is blocked; past its own or its parent's expiry it is expired."""
+    if tag.user is not None and not tag.user.active:
         return Authorization(AuthorizationStatus.INVALID)
     parent = tag.parent
     if tag.blocked or (parent is not None and parent.blocked):
         return Authorization(AuthorizationStatus.BLOCKED, tag=tag)
-    now = utcnow()
     expiry = min(
         (t.expires_at for t in (tag, parent) if t is not None and t.expires_at),
         default=None,

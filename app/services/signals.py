@@ -35,6 +35,9 @@ outlet_status_changed = _namespace.signal("outlet-status-changed")
 station_connected = _namespace.signal("station-connected")
 # A station's connection closed: station_id.
 station_disconnected = _namespace.signal("station-disconnected")
+# Tags (or what decides which a station admits) changed: local lists to bring up to
+# date: stations (how many lists were marked pending).
+tags_changed = _namespace.signal("tags-changed")
 
 _PENDING = "charge_portal.pending_signals"
 
@@ -42,6 +45,11 @@ _PENDING = "charge_portal.pending_signals"
 def announce(session: Session, signal: NamedSignal, **data: Any) -> None:
     """Queue `signal` with `data` to be sent when `session` commits."""
     session.info.setdefault(_PENDING, []).append((signal, data))
+
+
+def queued(session: Session, signal: NamedSignal) -> bool:
+    """Whether `signal` is already queued to be sent when `session` commits."""
+    return any(sent is signal for sent, _data in session.info.get(_PENDING, ()))
 
 
 @event.listens_for(Session, "after_commit")

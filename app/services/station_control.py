@@ -21,13 +21,12 @@ from app.models import (
     ChargingSession,
     FirmwareImage,
     OcppMessage,
-    RfidTag,
     Station,
     StationConfigKey,
     User,
     utcnow,
 )
-from app.services import commands, firmware, ftp_files, navigator, tags
+from app.services import commands, firmware, ftp_files, local_lists, navigator, tags
 from app.services.access import scope
 from app.services.errors import InvalidInput, PermissionDenied
 from app.services.topology import get_settings
@@ -223,49 +222,16 @@ def fetch_diagnostics(
 # The local authorisation list
 
 
-def local_list_entries(
-    station: Station | None = None,
-) -> tuple[commands.LocalListEntry, ...]:
-    """Return every tag the portal knows, with its status for a local list, each in
-    the form the station's readers send it (tags.sent_form)."""
-    now = utcnow()
-    notation = tags.notation_of(station)
-    entries = []
-    for tag in db.session.scalars(select(RfidTag).order_by(RfidTag.tag)):
-        if tag.blocked:
-            status = "blocked"
-        elif tag.expires_at is not None and tag.expires_at < now:
-            status = "expired"
-        else:
-            status = "accepted"
-        entries.append(
-            commands.LocalListEntry(
-                tags.sent_form(tag.tag, notation),
-                status,
-                tag.expires_at,
-                tags.sent_form(tag.parent.tag, notation)
-                if tag.parent is not None
-                else None,
-            )
-        )
-    return tuple(entries)
-
-
 def send_local_list(actor: User, station: Station) -> commands.CommandResult:
-    """Send the station the full list of RFID tags the portal knows."""
+    """Send the station its whole local list (the tags its policies admit); from
+    then on the portal keeps it up to date with differences (app/services/local_lists)."""
     _require_command(actor, station)
-    # A newer list needs a higher version: seconds since 2020 stay within int32.
-    version = int(utcnow().timestamp()) - 1_577_836_800
-    return commands.send_command(
-        actor,
-        station,
-        commands.SendLocalList(version, full=True, entries=local_list_entries(station)),
-    )
+    return local_lists.send_full(actor, station)
 
 
 def fetch_local_list_version(actor: User, station: Station) -> commands.CommandResult:
     """Ask the station which version of the local list it holds."""
-    return commands.send_command(actor, station, commands.GetLocalListVersion())
+    return local_lists.fetch_version(actor, station)
 
 
 # ---------------------------------------------------------------------------

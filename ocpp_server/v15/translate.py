@@ -418,7 +418,7 @@ def command_result(operation: str, response: Mapping[str, Any]) -> CommandResult
     if operation == "GetLocalListVersion":
         version = int(response["listVersion"])
         return CommandResult(
-            CommandStatus.ACCEPTED, f"version {version}", {"list_version": version}
+            CommandStatus.ACCEPTED, f"version {version}", {"version": version}
         )
     if operation == "UpdateFirmware":  # the answer is empty: received is accepted
         return CommandResult(CommandStatus.ACCEPTED)

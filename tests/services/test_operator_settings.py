@@ -14,7 +14,6 @@ from app.models import (
     ChargingSession,
     ConnectPolicy,
     ExternalService,
-    RfidTag,
     Role,
     utcnow,
 )
@@ -166,23 +165,6 @@ def test_energy_today_and_this_month_are_summed_in_sql(
     assert len(chart.labels) == 14 and chart.series[0].values[-1] == 1
 
 
-def test_local_list_holds_every_known_tag_with_its_status(app):
-    db.session.add_all(
-        [
-            RfidTag(tag="1"),
-            RfidTag(tag="2", blocked=True),
-            RfidTag(tag="3", expires_at=utcnow() - timedelta(days=1)),
-        ]
-    )
-    db.session.commit()
-    entries = station_control.local_list_entries()
-    assert [(e.tag, e.status) for e in entries] == [
-        ("1", "accepted"),
-        ("2", "blocked"),
-        ("3", "expired"),
-    ]
-
-
 def test_firmware_images_are_found_only_by_their_token(app, create_user):
     image = firmware.add(create_user(Role.ADMIN), "../../evil fw.bin", b"x")
     assert image.name == "evil_fw.bin"
@@ -200,21 +182,3 @@ def test_diagnostics_go_to_the_ftp_address_by_default(app, create_user):
     assert (
         station_control.default_diagnostics_location() == "ftp://ftp.example.com/diag"
     )
-
-
-def test_the_local_list_holds_each_tag_as_the_stations_readers_send_it(
-    app, create_site, create_station
-):
-    from app.models import TagNotation
-
-    parent = RfidTag(tag="04A1B2C3D4E5F6")
-    db.session.add_all([parent, RfidTag(tag="APP-7F3K2Q", parent=parent)])
-    station = create_station(create_site())
-    station.tag_notation = TagNotation.DECIMAL
-    db.session.commit()
-    entries = station_control.local_list_entries(station)
-    decimal = str(0x04A1B2C3D4E5F6)
-    assert [(e.tag, e.parent_tag) for e in entries] == [
-        (decimal, None),
-        ("APP-7F3K2Q", decimal),
-    ]

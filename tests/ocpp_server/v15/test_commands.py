@@ -139,7 +139,7 @@ CASES: dict[str, tuple[cmd.Command, str, dict[str, Any], str, dict[str, Any]]] =
         "GetLocalListVersion",
         {},
         "version 0",
-        {"list_version": 0},
+        {"version": 0},
     ),
     "ReserveNow": (
         cmd.ReserveNow(outlet=1, expires_at=T0, tag="1001", reservation_id=9),
