@@ -43,6 +43,7 @@ from app.services import (
     commands,
     firmware,
     ftp_files,
+    local_lists,
     navigator,
     places,
     station_control,
@@ -93,6 +94,7 @@ class StationTabs(ConfigScreen):
             firmware_ways=firmware.ways(),
             diagnostics=ftp_files.list_diagnostics(current_user, station),
             may_command=commands.may_command(current_user, station),
+            local_list=local_lists.status_of(station) if tab == "control" else None,
         )
 
     @expose("/station/<int:ident>/general", methods=["POST"])
