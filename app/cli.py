@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -28,7 +29,16 @@ from app.models import (
     SystemSettings,
     TagNotation,
 )
-from app.services import accounts, backups, demo, stations, tags, topology
+from app.services import (
+    accounts,
+    backups,
+    demo,
+    stations,
+    tag_files,
+    tag_import,
+    tags,
+    topology,
+)
 from app.services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage portal users.")
@@ -222,6 +232,55 @@ def set_tag_notation(
             None, target, None if notation == "inherit" else TagNotation(notation)
         )
     click.echo(f"Tag notation of {target}: {notation}.")
+
+
+def _zone() -> ZoneInfo:
+    """Times in tag files are in the portal's time zone, as on its pages."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+@tags_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--apply", "really", is_flag=True, help="Import (default: dry run).")
+def import_tags(file: Path, really: bool) -> None:
+    """Import a tag file (.csv or .xlsx: tag, user, parent, expiry, blocked, groups);
+    without --apply only say what would change. One bad row: nothing changes."""
+    with _unit_of_work():
+        data = tag_files.read(file.name, file.read_bytes())
+        result = tag_import.plan(None, data, zone=_zone())
+        for error in result.errors:
+            click.echo(str(error), err=True)
+        if not result.ok:
+            raise tag_import.ImportRefused(result)
+        for row in result.rows:
+            if row.action != tag_import.UNCHANGED:
+                changes = ", ".join(
+                    f"{name}: {old} -> {new}"
+                    for name, (old, new) in row.changes.items()
+                )
+                click.echo(f"row {row.row}: {row.tag} {row.action} {changes}".rstrip())
+        if really:
+            tag_import.apply(None, data, zone=_zone())
+    counts = ", ".join(
+        f"{result.count(action)} {action}"
+        for action in (tag_import.NEW, tag_import.CHANGED, tag_import.UNCHANGED)
+    )
+    click.echo(f"{'Imported' if really else 'Dry run (nothing changed)'}: {counts}.")
+
+
+@tags_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_tags(file: Path) -> None:
+    """Write the tag register to a .csv or .xlsx file (the import's format)."""
+    try:
+        kind = tag_files.extension_of(file.name)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    ids = tag_import.scoped_ids(None)
+    with file.open("wb") as out:
+        for chunk in tag_import.export_file(kind, ids, zone=_zone()):
+            out.write(chunk)
+    click.echo(f"{len(ids)} tags written to {file}.")
 
 
 @jobs_cli.command("list")

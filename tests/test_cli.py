@@ -164,3 +164,30 @@ def test_tags_notation_sets_it_for_the_system_a_site_and_a_station(runner):
     _ok(runner, "tags", "notation", "inherit", "--station", "X1")
     db.session.expire_all()
     assert db.session.scalars(select(Station)).one().tag_notation is None
+
+
+def test_tags_import_is_a_dry_run_until_apply_and_export_writes_the_same_format(
+    runner, tmp_path
+):
+    _ok(runner, "users", "create-admin", "boss@example.com", "--password", "secret123")
+    file = tmp_path / "tags.csv"
+    file.write_text("tag,user,blocked\nAPP-7F3K2Q,boss@example.com,yes\n")
+    assert "Dry run (nothing changed): 1 new" in _ok(
+        runner, "tags", "import", str(file)
+    )
+    assert db.session.scalar(select(func.count(RfidTag.id))) == 0
+    assert "Imported: 1 new" in _ok(runner, "tags", "import", str(file), "--apply")
+    out = tmp_path / "register.csv"
+    _ok(runner, "tags", "export", str(out))
+    assert out.read_text().splitlines() == [
+        "tag,user,parent,expiry,blocked,groups",
+        "APP-7F3K2Q,boss@example.com,,,yes,",
+    ]
+
+
+def test_tags_import_with_a_bad_row_names_it_and_imports_nothing(runner, tmp_path):
+    file = tmp_path / "tags.csv"
+    file.write_text("tag,user\nAPP-1,\nAPP-2,nobody@example.com\n")
+    output = _fails(runner, "tags", "import", str(file), "--apply")
+    assert "Row 3, column user: No user with the e-mail nobody@example.com." in output
+    assert db.session.scalar(select(func.count(RfidTag.id))) == 0

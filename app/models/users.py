@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from app.models.base import Base, text_enum, utcnow
 
 if TYPE_CHECKING:
+    from app.models.policies import UserGroup
     from app.models.topology import Site
 
 
@@ -125,6 +126,10 @@ class RfidTag(Base):
         back_populates="tags", foreign_keys=[user_id]
     )
     parent: Mapped[RfidTag | None] = relationship(remote_side=[id])
+    # Read-only here: membership is written through UserGroup.tags and the import.
+    groups: Mapped[list[UserGroup]] = relationship(
+        secondary="user_group_tag", viewonly=True, order_by="UserGroup.name"
+    )
 
     @validates("tag")
     def _keep_key(self, _name: str, value: str) -> str:

@@ -36,6 +36,7 @@ from app.models import (
     User,
     UserGroup,
     site_grant,
+    user_group_tag,
 )
 from app.services.errors import NotFound, PermissionDenied
 
@@ -122,6 +123,16 @@ _SITE_ADMIN_RULES: dict[type, Rule] = {
     # A site's groups, and the system-wide ones its policies may name (read only).
     UserGroup: lambda stmt, user: stmt.where(
         UserGroup.site_id.in_(granted_site_ids(user)) | UserGroup.site_id.is_(None)
+    ),
+    # The tag register: tags of the users a site administrator sees (above), and
+    # the tags in his sites' groups.
+    RfidTag: lambda stmt, user: stmt.where(
+        RfidTag.user_id.in_(_users_charging_at_granted_sites(select(User.id), user))
+        | RfidTag.id.in_(
+            select(user_group_tag.c.tag_id)
+            .join(UserGroup, UserGroup.id == user_group_tag.c.group_id)
+            .where(UserGroup.site_id.in_(granted_site_ids(user)))
+        )
     ),
     NewsItem: _everything,
     SystemSettings: _everything,
