@@ -53,7 +53,7 @@ class ListStatus:
     version: int
     sent_at: datetime | None
     entries: int
-    waiting: int  # differences not yet sent
+    waiting: int  # differences not yet sent (0 unless pending)
     pending: bool
     full_needed: bool
     supported: bool
@@ -72,8 +72,10 @@ def status_of(station: Station) -> ListStatus | None:
     count = db.session.scalar(
         select(func.count(LocalListTag.id)).where(LocalListTag.station_id == station.id)
     )
-    waiting = (
-        len(difference(desired(station), held(station.id))) if row.supported else 0
+    waiting = (  # only worked out when a change waits (10,000 tags: about 0.7 s)
+        len(difference(desired(station), held(station.id)))
+        if row.supported and row.pending
+        else 0
     )
     return ListStatus(
         row.version,
