@@ -46,7 +46,7 @@ from app.models import (
     user_group_tag,
     utcnow,
 )
-from app.services import audit, exports, tags
+from app.services import audit, exports, local_lists, tags
 from app.services.access import require_role, scope
 from app.services.errors import InvalidInput
 from app.services.tag_files import COLUMNS, TagFile
@@ -422,6 +422,10 @@ def apply(actor: User | None, data: TagFile, *, zone: tzinfo = UTC) -> ImportPla
     if not result.ok:
         raise ImportRefused(result)
     actions = {row.row: row for row in result.rows}
+    if any(row.action != UNCHANGED for row in result.rows):
+        # Core statements bypass the ORM's hooks: the kept local lists are marked
+        # here, in the same transaction, and sent one difference once it commits.
+        local_lists.tags_changed(db.session())
     now = utcnow()
     new = [w for w in wanted_rows if actions[w.row].action == NEW]
     if new:

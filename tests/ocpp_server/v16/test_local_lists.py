@@ -16,6 +16,7 @@ from app.services import background, local_lists, station_control
 from tests.ocpp_server.v16.conftest import eventually
 from tests.ocpp_server.v16.station import SimulatedStation
 
+IMPORT_HEADER = "tag,user e-mail,parent,expiry,blocked,groups\n"
 BOOT = call.BootNotification(charge_point_vendor="ACME", charge_point_model="W")
 
 
@@ -276,3 +277,23 @@ def test_a_new_member_of_a_group_reaches_the_stations_of_its_policy(
     assert update["local_authorization_list"] == [
         {"id_tag": "APP-7F3K2Q", "id_tag_info": {"status": "Accepted"}}
     ]
+
+
+def test_an_import_of_thousands_of_tags_reaches_the_station_as_one_difference(
+    station, station_record, admin
+):
+    from app.services import tag_files, tag_import
+
+    _tags("0001")
+    station_control.send_local_list(admin, station_record)
+    body = "".join(f"T{n:05d},,,,{'yes' if n == 7 else ''},\n" for n in range(2_000))
+    data = tag_files.read("tags.csv", (IMPORT_HEADER + body).encode())
+    tag_import.apply(None, data)
+    db.session.commit()
+
+    assert eventually(lambda: _differential(station), timeout=30)
+    _quiet()
+    (update,) = _differential(station)
+    entries = update["local_authorization_list"]
+    assert len(entries) == 2_000  # 10,000: one difference too (README)
+    assert {"id_tag": "T00007", "id_tag_info": {"status": "Blocked"}} in entries
