@@ -10,14 +10,13 @@ compiled at start-up: :mod:`ocpp_server.websocket.schemas`). What is 1.6's own:
   the 1.6 enum (``FormationViolation``, ``OccurenceConstraintViolation``).
 * Every station->central-system message of OCPP 1.6 core/firmware goes to the
   synchronous :class:`~.handlers.StationHandler` method that ``HANDLERS`` names;
-  after an accepted BootNotification the station's configuration is fetched.
+  after a BootNotification the portal did not reject, the station's configuration
+  is fetched (the first-contact call of CentralSystemBase).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 from ocpp.exceptions import (
     FormationViolationError,
@@ -26,8 +25,7 @@ from ocpp.exceptions import (
     OccurrenceConstraintViolationError,
     OCPPError,
 )
-from ocpp.routing import after, on
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import Action, RegistrationStatus
 
 from ocpp_server.websocket import schemas
@@ -73,6 +71,11 @@ class CentralSystem(CentralSystemBase, ChargePoint):  # type: ignore[misc]
 
     handler: StationHandler
 
+    #: the configuration is fetched after any boot the portal did not reject
+    FIRST_CONTACT_AFTER = frozenset(
+        {RegistrationStatus.accepted.value, RegistrationStatus.pending.value}
+    )
+
     def __init__(
         self,
         chargebox_id: str,
@@ -84,42 +87,13 @@ class CentralSystem(CentralSystemBase, ChargePoint):  # type: ignore[misc]
         configuration_timeout: float = 30.0,
     ) -> None:
         super().__init__(
-            chargebox_id, connection, handler, response_timeout=response_timeout
+            chargebox_id,
+            connection,
+            handler,
+            response_timeout=response_timeout,
+            first_contact_on_boot=fetch_configuration_on_boot,
+            first_contact_timeout=configuration_timeout,
         )
-        self.boot_status: RegistrationStatus | None = None
-        self._fetch_configuration_on_boot = fetch_configuration_on_boot
-        self._configuration_timeout = configuration_timeout
-        self._configuration_requested = False
 
-    @on(Action.boot_notification)
-    async def on_boot_notification(
-        self, call_unique_id: str, **payload: Any
-    ) -> call_result.BootNotification:
-        result: call_result.BootNotification = await self.delegate(
-            Action.boot_notification, "boot_notification", call_unique_id, payload
-        )
-        self.boot_status = RegistrationStatus(result.status)
-        return result
-
-    @after(Action.boot_notification)
-    def after_boot_notification(self, **payload: Any) -> None:
-        # Runs after the BootNotification CALLRESULT was sent; spawns the
-        # GetConfiguration so the reply is never delayed by it.
-        if (
-            self._fetch_configuration_on_boot
-            and not self._configuration_requested
-            and self.boot_status != RegistrationStatus.rejected
-        ):
-            self._configuration_requested = True
-            self.spawn(self._fetch_configuration())
-
-    async def _fetch_configuration(self) -> None:
-        outcome = await self.call_outcome(
-            call.GetConfiguration(), self._configuration_timeout
-        )
-        try:
-            await asyncio.to_thread(
-                self.handler.configuration_received, self.id, outcome
-            )
-        except Exception:
-            log.exception("%s: configuration_received handler failed", self.id)
+    def first_contact_call(self) -> call.GetConfiguration:
+        return call.GetConfiguration()

@@ -11,12 +11,9 @@ after an accepted BootNotification, as 1.6 fetches its configuration.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
-from ocpp.routing import after, on
-from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201 import ChargePoint, call
 from ocpp.v201.enums import Action, RegistrationStatusEnumType
 
 from ocpp_server.websocket import schemas
@@ -52,6 +49,9 @@ class CentralSystem201(CentralSystemBase, ChargePoint):  # type: ignore[misc]
 
     handler: PortalStationHandler201
 
+    #: the full report is asked for after an accepted boot only
+    FIRST_CONTACT_AFTER = frozenset({RegistrationStatusEnumType.accepted.value})
+
     def __init__(
         self,
         chargebox_id: str,
@@ -63,42 +63,13 @@ class CentralSystem201(CentralSystemBase, ChargePoint):  # type: ignore[misc]
         report_timeout: float = 30.0,
     ) -> None:
         super().__init__(
-            chargebox_id, connection, handler, response_timeout=response_timeout
+            chargebox_id,
+            connection,
+            handler,
+            response_timeout=response_timeout,
+            first_contact_on_boot=report_on_boot,
+            first_contact_timeout=report_timeout,
         )
-        self.boot_status: RegistrationStatusEnumType | None = None
-        self._report_on_boot = report_on_boot
-        self._report_timeout = report_timeout
-        self._report_requested = False
 
-    @on(Action.boot_notification)
-    async def on_boot_notification(
-        self, call_unique_id: str, **payload: Any
-    ) -> call_result.BootNotification:
-        result: call_result.BootNotification = await self.delegate(
-            Action.boot_notification, "boot_notification", call_unique_id, payload
-        )
-        self.boot_status = RegistrationStatusEnumType(result.status)
-        return result
-
-    @after(Action.boot_notification)
-    def after_boot_notification(self, **payload: Any) -> None:
-        # After the BootNotification CALLRESULT was sent: the report never delays it.
-        if (
-            self._report_on_boot
-            and not self._report_requested
-            and self.boot_status == RegistrationStatusEnumType.accepted
-        ):
-            self._report_requested = True
-            self.spawn(self._fetch_report())
-
-    async def _fetch_report(self) -> None:
-        outcome = await self.call_outcome(
-            call.GetBaseReport(request_id=1, report_base="FullInventory"),
-            self._report_timeout,
-        )
-        try:
-            await asyncio.to_thread(
-                self.handler.configuration_received, self.id, outcome
-            )
-        except Exception:
-            log.exception("%s: configuration_received handler failed", self.id)
+    def first_contact_call(self) -> call.GetBaseReport:
+        return call.GetBaseReport(request_id=1, report_base="FullInventory")

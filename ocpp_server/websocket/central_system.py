@@ -49,6 +49,7 @@ from ocpp.charge_point import (
 )
 from ocpp.exceptions import FormatViolationError, InternalError, OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
+from ocpp.routing import after, on
 
 from .calls import (
     CallContext,
@@ -78,6 +79,10 @@ class BatchHandler(Protocol):
     def run_batch(self, calls: Sequence[StationCall]) -> list[Outcome]:
         """Run the calls (of different stations) in order; one (result, None) or
         (None, exception) per call. Must not raise."""
+        ...
+
+    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> None:
+        """Take the answer to the first-contact call (in a handler thread)."""
         ...
 
 
@@ -166,6 +171,12 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
     order, and says what is particular to it: :attr:`ERROR_SPELLINGS`,
     :attr:`HANDLERS` (action -> station handler method) and any ``@on``/``@after``
     method of its own.
+
+    After the BootNotification answer was sent (``@after``, so it never delays
+    it), a status in :attr:`FIRST_CONTACT_AFTER` makes the portal send the
+    version's :meth:`first_contact_call` once per connection (1.6:
+    GetConfiguration, 2.0.1: GetBaseReport) and hand the outcome to the
+    handler's ``configuration_received``.
     """
 
     _connection: Transport
@@ -176,6 +187,8 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
     #: action -> the station handler's method that answers it (in a handler thread,
     #: batched: :meth:`delegate`); an ``@on`` method of the class takes precedence
     HANDLERS: ClassVar[Mapping[str, str]] = {}
+    #: BootNotification statuses after which the first-contact call is sent
+    FIRST_CONTACT_AFTER: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -184,6 +197,8 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
         handler: BatchHandler,
         *,
         response_timeout: float = 300.0,
+        first_contact_on_boot: bool = False,
+        first_contact_timeout: float = 30.0,
     ) -> None:
         # response_timeout is only a backstop: call_outcome() enforces the
         # per-call timeout itself.
@@ -201,6 +216,11 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
         self._background: set[asyncio.Task[Any]] = set()
         # unique ids of call_outcome() calls in flight -> CALLERROR received
         self._tracked: dict[str, CallError | None] = {}
+        #: the status the portal answered the last BootNotification with
+        self.boot_status: str | None = None
+        self._first_contact_on_boot = first_contact_on_boot
+        self._first_contact_timeout = first_contact_timeout
+        self._first_contact_requested = False
 
     def to_wire_error(self, error: OCPPError) -> OCPPError:
         """Return ``error`` in the version's spelling, with compact details."""
@@ -439,6 +459,39 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
         )
 
     # ---------------------------------------------- station -> central system
+
+    @on("BootNotification")
+    async def on_boot_notification(self, call_unique_id: str, **payload: Any) -> Any:
+        result = await self.delegate(
+            "BootNotification", "boot_notification", call_unique_id, payload
+        )
+        self.boot_status = result.status
+        return result
+
+    @after("BootNotification")
+    def after_boot_notification(self, **payload: Any) -> None:
+        if (
+            self._first_contact_on_boot
+            and not self._first_contact_requested
+            and self.boot_status in self.FIRST_CONTACT_AFTER
+        ):
+            self._first_contact_requested = True
+            self.spawn(self._first_contact())
+
+    def first_contact_call(self) -> Any:
+        """Return the call the portal sends once after a boot (version's own)."""
+        raise NotImplementedError
+
+    async def _first_contact(self) -> None:
+        outcome = await self.call_outcome(
+            self.first_contact_call(), self._first_contact_timeout
+        )
+        try:
+            await asyncio.to_thread(
+                self.handler.configuration_received, self.id, outcome
+            )
+        except Exception:
+            log.exception("%s: configuration_received handler failed", self.id)
 
     def _delegating(
         self, action: str, method_name: str
