@@ -46,7 +46,7 @@ from app.models import (
     user_group_tag,
     utcnow,
 )
-from app.services import audit, exports, local_lists, tags
+from app.services import audit, exports, local_lists, tags, user_groups
 from app.services.access import require_role, scope
 from app.services.errors import InvalidInput
 from app.services.tag_files import COLUMNS, TagFile
@@ -595,15 +595,7 @@ def export_rows(ids: Iterable[int]) -> Iterator[list[Any]]:
             .where(_TAGS.c.id.in_(chunk))
         )
         rows = {row[0]: row for row in db.session.execute(stmt)}
-        groups: dict[int, list[str]] = {}
-        names = (
-            select(user_group_tag.c.tag_id, UserGroup.name)
-            .join(UserGroup, UserGroup.id == user_group_tag.c.group_id)
-            .where(user_group_tag.c.tag_id.in_(chunk))
-            .order_by(UserGroup.name)
-        )
-        for tag_id, name in db.session.execute(names):
-            groups.setdefault(tag_id, []).append(name)
+        groups = user_groups.groups_of_tags(chunk)
         for id_ in chunk:
             if id_ not in rows:
                 continue

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, RfidTag, Role, UserGroup
-from app.services import accounts, tag_files, tag_import
+from app.services import accounts, signals, tag_files, tag_import
 from app.services.errors import InvalidInput, PermissionDenied
 from tests.services.session_factory import T0, add_session
 
@@ -286,3 +286,8 @@ def test_a_site_administrator_exports_the_tags_of_his_sites_only(
 
     assert exported(site_admin) == ["GROUPED-1", "HOME-1"]
     assert exported(support) == ["AWAY-1", "GROUPED-1", "HOME-1"]
+
+
+def test_an_import_that_changes_tags_brings_the_local_lists_up_to_date(anna):
+    tag_import.apply(None, _csv("T-1,,,,,\n"))
+    assert signals.queued(db.session(), signals.tags_changed)
