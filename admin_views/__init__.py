@@ -23,6 +23,7 @@ from admin_views.navigator import init_app as init_navigator
 from admin_views.news import NewsView
 from admin_views.schedule import ScheduleView
 from admin_views.statistics import StatisticsView
+from admin_views.tags import TagRegisterView
 from admin_views.topology import FloorView, OutletView, SiteView, StationView
 from admin_views.users import AuditLogView, UserView
 from app.extensions import db
@@ -35,6 +36,7 @@ from app.models import (
     Floor,
     NewsItem,
     Outlet,
+    RfidTag,
     Site,
     Station,
     User,
@@ -60,6 +62,11 @@ def init_app(app: Flask) -> None:
     admin.add_view(NavigatorView(name=_l("Navigator"), endpoint="navigator"))
     admin.add_view(
         UserView(User, db, name=_l("Users"), category=provisioning, endpoint="users")
+    )
+    admin.add_view(
+        TagRegisterView(
+            RfidTag, db, name=_l("RFID tags"), category=provisioning, endpoint="tags"
+        )
     )
     admin.add_view(
         AuditLogView(

@@ -39,6 +39,7 @@ from app.services import (
     ftp_files,
     integrations,
     stations,
+    tags,
     topology,
     user_groups,
 )
@@ -194,6 +195,9 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
         made = api_access.rotate_service_secret(users["admin"], service)
         SECRETS.extend([made.secret, made.signing_secret])
         news = dashboard.create_news(users["admin"], "Hello", "News body")
+        # A tag of nobody: outside a site administrator's tag register.
+        loose_tag = tags.new_tag("9009")
+        db.session.add(loose_tag)
         system_group = user_groups.create_group(None, "Fleet cars")
         image = firmware.add(users["admin"], "fw.bin", b"firmware")
         settings = ftp_files.ftp_settings()
@@ -211,6 +215,8 @@ def build_world(app: Flask) -> tuple[World, dict[str, User]]:
             "fw": image.id,
             "news": news.id,
             "system_group": system_group.id,
+            "tag": users["ev_user"].tags[0].id,
+            "loose_tag": loose_tag.id,
             "audit": audit,
             "fw_token": image.token,
             "fw_name": image.name,
