@@ -138,3 +138,21 @@ def test_a_reader_notation_change_marks_the_lists_pending(
     db.session.commit()
     db.session.refresh(row)
     assert row.pending
+
+
+def test_a_deleted_station_takes_its_kept_list_with_it(
+    app, create_site, create_station, create_user
+):
+    from app.models import LocalListTag
+    from app.services import topology
+
+    admin = create_user(Role.ADMIN)
+    station = create_station(create_site())
+    row = _keep_list(station)
+    row.entries.append(LocalListTag(tag="1", tag_key="1", status="accepted"))
+    topology.delete_outlet(admin, station.outlets[0])
+    db.session.commit()
+    topology.delete_station(admin, station)
+    db.session.commit()
+    assert db.session.query(StationLocalList).count() == 0
+    assert db.session.query(LocalListTag).count() == 0
