@@ -8,6 +8,7 @@ charging session id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -249,8 +250,20 @@ def _list_entry(entry: commands.LocalListEntry) -> dict[str, Any]:
 _DONE = {"Accepted", "Unlocked", "Scheduled", "RebootRequired"}
 
 
-def to_result(outcome: CallOutcome) -> CommandResult:
-    """Map the outcome of a call to the command result the portal shows."""
+def _status(_action: str, body: dict[str, Any]) -> Any:
+    return body.get("status")
+
+
+def command_result(
+    outcome: CallOutcome,
+    result_data: Callable[[str, dict[str, Any]], dict[str, Any]],
+    *,
+    answer: Callable[[str, dict[str, Any]], Any] = _status,
+    done: Collection[str] = _DONE,
+) -> CommandResult:
+    """Map the outcome of a call of any OCPP-J version to the command result the
+    portal shows: the version says what data its answer carries (``result_data``),
+    which field is the answer (``answer``: the status) and which answers are done."""
     if outcome.status is CallStatus.OFFLINE:
         return CommandResult(CommandStatus.OFFLINE)
     if outcome.status is CallStatus.TIMEOUT:
@@ -266,12 +279,17 @@ def to_result(outcome: CallOutcome) -> CommandResult:
         if is_dataclass(response) and not isinstance(response, type)
         else {}
     )
-    data = _result_data(outcome.action, body)
-    answer = body.get("status")
-    if answer is None or answer in _DONE:
-        detail = "" if answer in (None, "Accepted") else str(answer)
+    data = result_data(outcome.action, body)
+    status = answer(outcome.action, body)
+    if status is None or status in done:
+        detail = "" if status in (None, "Accepted") else str(status)
         return CommandResult(CommandStatus.ACCEPTED, detail, data)
-    return CommandResult(CommandStatus.REJECTED, str(answer), data)
+    return CommandResult(CommandStatus.REJECTED, str(status), data)
+
+
+def to_result(outcome: CallOutcome) -> CommandResult:
+    """Map the outcome of a 1.6 call to the command result the portal shows."""
+    return command_result(outcome, _result_data)
 
 
 def _result_data(action: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from ocpp.v201 import call
 
 from app.services import commands
-from app.services.commands import CommandResult, CommandStatus
-from ocpp_server.websocket.calls import CallOutcome, CallStatus
+from app.services.commands import CommandResult
+from ocpp_server.v16 import translate as v16_translate
+from ocpp_server.websocket.calls import CallOutcome
 
 from . import translate
 
@@ -238,27 +238,9 @@ def _answer(action: str, body: dict[str, Any]) -> Any:
 
 def to_result(outcome: CallOutcome) -> CommandResult:
     """Map the outcome of a 2.0.1 call to the command result the portal shows."""
-    if outcome.status is CallStatus.OFFLINE:
-        return CommandResult(CommandStatus.OFFLINE)
-    if outcome.status is CallStatus.TIMEOUT:
-        return CommandResult(CommandStatus.TIMED_OUT)
-    if outcome.status is CallStatus.ERROR:
-        detail = outcome.error_code or "error"
-        if outcome.error_description:
-            detail += f": {outcome.error_description}"
-        return CommandResult(CommandStatus.ERROR, detail[:200])
-    response = outcome.response
-    body = (
-        asdict(response)
-        if is_dataclass(response) and not isinstance(response, type)
-        else {}
+    return v16_translate.command_result(
+        outcome, _result_data, answer=_answer, done=_DONE
     )
-    data = _result_data(outcome.action, body)
-    answer = _answer(outcome.action, body)
-    if answer is None or answer in _DONE:
-        detail = "" if answer in (None, "Accepted") else str(answer)
-        return CommandResult(CommandStatus.ACCEPTED, detail, data)
-    return CommandResult(CommandStatus.REJECTED, str(answer), data)
 
 
 def _result_data(action: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911

@@ -22,9 +22,17 @@ from typing import Any
 from app.models import AlarmKind, OutletStatus
 from app.services import charging, stations, transactions
 from app.services.station_reports import Problem
-from ocpp_server.v16.translate import format_time, parse_time
 
-__all__ = ["format_time", "parse_time"]  # the same dateTime in both versions
+# 2.0.1 spells these answers and times as 1.6 does: one table each.
+from ocpp_server.v16.translate import (
+    AUTHORIZATION,
+    BOOT,
+    DATA_TRANSFER,
+    format_time,
+    parse_time,
+)
+
+__all__ = ["BOOT", "DATA_TRANSFER", "format_time", "parse_time"]
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +59,6 @@ STAGE = {
     "Started": transactions.Stage.STARTED,
     "Updated": transactions.Stage.UPDATED,
     "Ended": transactions.Stage.ENDED,
-}
-
-AUTHORIZATION = {
-    charging.AuthorizationStatus.ACCEPTED: "Accepted",
-    charging.AuthorizationStatus.BLOCKED: "Blocked",
-    charging.AuthorizationStatus.EXPIRED: "Expired",
-    charging.AuthorizationStatus.INVALID: "Invalid",
-}
-
-BOOT = {
-    stations.BootStatus.ACCEPTED: "Accepted",
-    stations.BootStatus.PENDING: "Pending",
-    stations.BootStatus.REJECTED: "Rejected",
-}
-
-DATA_TRANSFER = {
-    stations.DataTransferStatus.ACCEPTED: "Accepted",
-    stations.DataTransferStatus.REJECTED: "Rejected",
-    stations.DataTransferStatus.UNKNOWN_VENDOR: "UnknownVendorId",
-    stations.DataTransferStatus.UNKNOWN_MESSAGE: "UnknownMessageId",
 }
 
 #: an idToken of this type carries no tag (charging without authorisation)
