@@ -297,3 +297,22 @@ def test_an_import_of_thousands_of_tags_reaches_the_station_as_one_difference(
     entries = update["local_authorization_list"]
     assert len(entries) == 2_000  # 10,000: one difference too (README)
     assert {"id_tag": "T00007", "id_tag_info": {"status": "Blocked"}} in entries
+
+
+def test_the_periodic_job_sends_what_a_refusing_station_did_not_take(
+    station, station_record, admin
+):
+    _tags("1111")
+    station_control.send_local_list(admin, station_record)
+    station.cp.answers["SendLocalList"] = call_result.SendLocalList(status="Failed")
+    _block("1111")
+    assert eventually(lambda: len(_lists(station)) == 3)  # Differential, then Full
+    _quiet()
+    assert _row(station_record).pending
+
+    del station.cp.answers["SendLocalList"]
+    assert local_lists.sync_pending() == [station_record.id]
+    assert _lists(station)[-1]["update_type"] == "Full"
+    row = _row(station_record)
+    assert not row.pending and not row.full_needed
+    assert local_lists.held(station_record.id)["1111"].status == "blocked"
