@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from app.services import tag_files, tag_import, tags
 from app.services.errors import InvalidInput
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+_KEEP_SECONDS = 3600  # an upload not confirmed within an hour is dropped
 _PREVIEW_ROWS = 500  # rows of the dry run listed on the page (the counts cover all)
 
 
@@ -96,8 +98,13 @@ class TagRegisterView(ReadOnlyModelView):
 
     # Import: upload → dry run shown → confirm (the stored upload is applied).
     def _folder(self) -> Path:
+        """Where an upload waits for its confirm; one left over an hour goes."""
         folder = Path(current_app.instance_path) / "tag_imports"
         folder.mkdir(parents=True, exist_ok=True)
+        stale = time.time() - _KEEP_SECONDS
+        for path in folder.iterdir():
+            if path.stat().st_mtime < stale:
+                path.unlink(missing_ok=True)
         return folder
 
     def _stored(self, token: str) -> tuple[Path, str]:

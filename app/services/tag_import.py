@@ -402,8 +402,39 @@ def _check(data: TagFile, zone: tzinfo) -> tuple[ImportPlan, list[_Wanted], _Reg
         plan.rows.append(
             RowPlan(wanted.row, old.tag, CHANGED if changes else UNCHANGED, changes)
         )
+    plan.errors.extend(_circles(data, wanted_rows, register))
     plan.errors.sort(key=lambda error: error.row)
     return plan, wanted_rows, register
+
+
+def _circles(
+    data: TagFile, wanted_rows: list[_Wanted], register: _Register
+) -> list[RowError]:
+    """Rows whose tag would be its own ancestor (A's parent B, B's parent A)."""
+    parent_of: dict[str, str | None] = {
+        key: tag_key(register.text_of[row.parent_id])
+        if row.parent_id in register.text_of
+        else None
+        for key, row in register.tags.items()
+    }
+    if "parent" in data.columns:
+        parent_of.update({w.key: w.parent_key for w in wanted_rows})
+    errors = []
+    for wanted in wanted_rows:
+        path, key = [wanted.key], parent_of.get(wanted.key)
+        while key is not None and key != wanted.key and key not in path:
+            path.append(key)
+            key = parent_of.get(key)
+        if key == wanted.key and len(path) > 1:
+            chain = " → ".join([wanted.tag, *path[1:], wanted.tag])
+            errors.append(
+                RowError(
+                    wanted.row,
+                    "parent",
+                    str(_l("The parents form a circle: %(chain)s.", chain=chain)),
+                )
+            )
+    return errors
 
 
 def plan(actor: User | None, data: TagFile, *, zone: tzinfo = UTC) -> ImportPlan:
