@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla import filters as sqla
 from flask_admin.helpers import get_redirect_target
@@ -19,12 +19,11 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from admin_views.base import commit_or_flash
 from admin_views.filters import EnumEqual
 from admin_views.statistics import NodeScopedListView, moment_filters
-from app.extensions import db
 from app.models import Alarm, AlarmState, EventKind, EventLogEntry
 from app.services import alarms, stats
-from app.services.errors import DomainError, NotFound
 from app.services.nodes import NodeRef
 
 KIND_CHOICES = [(kind.value, label) for kind, label in alarms.DESCRIPTIONS.items()]
@@ -120,17 +119,10 @@ class ActiveAlarmView(NodeScopedListView):
         ident = request.form.get("id", type=int)
         if ident is None:
             abort(400)
-        try:
-            alarm = alarms.clear_alarm(current_user, ident)
-            db.session.commit()
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return redirect(back)
-        flash(_("Alarm cleared: %(name)s", name=alarm.node_name), "success")
+        commit_or_flash(
+            lambda: alarms.clear_alarm(current_user, ident),
+            lambda alarm: _("Alarm cleared: %(name)s", name=alarm.node_name),
+        )
         return redirect(back)
 
 

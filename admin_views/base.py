@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from flask import Response as FlaskResponse
@@ -42,6 +42,26 @@ class PortalForm(BaseForm):
 
     class Meta(FlaskForm.Meta):
         pass
+
+
+T = TypeVar("T")
+
+
+def commit_or_flash(change: Callable[[], T], done: Callable[[T], str]) -> T | None:
+    """Run one service call and commit; flash ``done(result)``, or the domain
+    error (rolled back, None returned). A NotFound answers 404."""
+    try:
+        result = change()
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None
+    flash(done(result), "success")
+    return result
 
 
 class RoleGuard:

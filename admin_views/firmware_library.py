@@ -10,12 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from admin_views.base import STAFF, PortalView
+from admin_views.base import STAFF, PortalView, commit_or_flash
 from admin_views.formatting import format_moment
-from app.extensions import db
 from app.models import Role
 from app.services import firmware, ftp_files
-from app.services.errors import DomainError, NotFound
+from app.services.errors import DomainError
 
 
 class FirmwareLibraryView(PortalView):
@@ -40,29 +39,19 @@ class FirmwareLibraryView(PortalView):
         if upload is None or not upload.filename:
             flash(_("Choose a firmware file."), "error")
             return redirect(url_for(".index"))
-        try:
-            image = firmware.add(current_user, upload.filename, upload.read())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(_("Firmware image %(name)s added.", name=image.name), "success")
+        data = upload.read()
+        commit_or_flash(
+            lambda: firmware.add(current_user, upload.filename or "", data),
+            lambda image: _("Firmware image %(name)s added.", name=image.name),
+        )
         return redirect(url_for(".index"))
 
     @expose("/<int:image_id>/delete", methods=["POST"])
     def delete(self, image_id: int) -> Response:
-        try:
-            name = firmware.delete(current_user, image_id)
-            db.session.commit()
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(_("Firmware image %(name)s removed.", name=name), "success")
+        commit_or_flash(
+            lambda: firmware.delete(current_user, image_id),
+            lambda name: _("Firmware image %(name)s removed.", name=name),
+        )
         return redirect(url_for(".index"))
 
     @expose("/<int:image_id>")

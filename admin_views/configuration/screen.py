@@ -17,13 +17,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from admin_views.base import STAFF, PortalView
+from admin_views.base import STAFF, PortalView, commit_or_flash
 from admin_views.formatting import format_moment
 from admin_views.navigation import selected_node
-from app.extensions import db
 from app.services import access_policies
 from app.services.access import get_scoped
-from app.services.errors import DomainError, NotFound
+from app.services.errors import NotFound
 from app.services.nodes import NodeKind, NodeRef, load_node
 
 
@@ -94,17 +93,7 @@ class ConfigScreen(PortalView):
         self, change: Callable[[], Any], ref: str, tab: str, done: str
     ) -> Response:
         """Run one service call, commit, and flash the outcome."""
-        try:
-            change()
-            db.session.commit()
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            flash(done, "success")
+        commit_or_flash(change, lambda _result: done)
         return self._back(ref, tab)
 
     def _invalid(self, form: FlaskForm, ref: str, tab: str) -> Response:
