@@ -181,6 +181,11 @@ def _expiry(value: Any, zone: tzinfo) -> datetime | None:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+def _yes_no(flag: bool) -> str:
+    """A flag as the file writes it."""
+    return "yes" if flag else "no"
+
+
 def _blocked(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -338,13 +343,17 @@ def _changes(
         changes["parent"] = [old_parent, wanted.parent_text]
     old_expiry = old.expires_at.replace(microsecond=0) if old.expires_at else None
     compare("expiry", audit.plain(old_expiry), audit.plain(wanted.expires_at))
-    compare("blocked", old.blocked, wanted.blocked)
+    compare("blocked", _yes_no(old.blocked), _yes_no(wanted.blocked))
     compare(
         "groups",
-        sorted(
-            register.group_name[g] for g in old.group_ids if g in register.group_name
+        "; ".join(
+            sorted(
+                register.group_name[g]
+                for g in old.group_ids
+                if g in register.group_name
+            )
         ),
-        sorted(register.group_name[g] for g in wanted.group_ids),
+        "; ".join(sorted(register.group_name[g] for g in wanted.group_ids)),
     )
     return changes
 
@@ -636,7 +645,7 @@ def export_rows(ids: Iterable[int]) -> Iterator[list[Any]]:
                 email or "",
                 parent_tag or "",
                 expires_at,
-                "yes" if blocked else "no",
+                _yes_no(blocked),
                 "; ".join(groups.get(id_, [])),
             ]
 

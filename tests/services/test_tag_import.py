@@ -108,7 +108,7 @@ def test_the_dry_run_lists_new_changed_and_unchanged_rows_and_changes_nothing(an
         (3, "BLOCK-ME", "changed"),
         (4, "NEW-1", "new"),
     ]
-    assert result.rows[1].changes == {"blocked": [False, True]}
+    assert result.rows[1].changes == {"blocked": ["no", "yes"]}
     db.session.commit()
     assert sorted(_register()) == ["BLOCK-ME", "KEEP-1"]
     assert _register()["BLOCK-ME"].blocked is False
