@@ -44,7 +44,10 @@ class UserForm(PortalForm):
     tag = StringField(
         _l("RFID"),
         validators=[Optional()],
-        description=_l("Decimal, or hexadecimal with 0x; stored as decimal."),
+        description=_l(
+            "As the card reader or app sends it, up to 20 characters; "
+            "0x… or 04:A1:… is read as the hex UID."
+        ),
     )
     email_at_alarm = BooleanField(_l("Email at alarm"))
     sites = QuerySelectMultipleField(
