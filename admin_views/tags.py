@@ -1,5 +1,5 @@
 """Provisioning → RFID tags: the tag register, its import (dry run, then confirm)
-and its export in the import's format (app/services/tag_import.py).
+and its export in the import's format (app/services/tag_export.py).
 
 Who may: administrators see every tag and import; site administrators see the
 tags of the users of their sites and of their sites' groups (access.scope), read
@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 from admin_views.base import STAFF, ReadOnlyModelView
 from app.extensions import db
 from app.models import RfidTag, Role
-from app.services import tag_files, tag_import, tags
+from app.services import tag_export, tag_files, tag_import, tags
 from app.services.errors import InvalidInput
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -87,11 +87,11 @@ class TagRegisterView(ReadOnlyModelView):
 
     # The export is the import's format (tag, user, parent, expiry, blocked, groups).
     def export_headers(self) -> list[str]:
-        return list(tag_import.HEADERS)
+        return list(tag_export.HEADERS)
 
     def export_rows(self, query: Any) -> Iterator[Sequence[Any]]:
         ids = [row.id for row in query.with_entities(RfidTag.id)]
-        return tag_import.export_rows(ids)
+        return tag_export.export_rows(ids)
 
     def get_export_name(self, export_type: str = "csv") -> str:
         return f"tags.{export_type}"

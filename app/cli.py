@@ -34,6 +34,7 @@ from app.services import (
     backups,
     demo,
     stations,
+    tag_export,
     tag_files,
     tag_import,
     tags,
@@ -276,9 +277,9 @@ def export_tags(file: Path) -> None:
         kind = tag_files.extension_of(file.name)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
-    ids = tag_import.scoped_ids(None)
+    ids = tag_export.scoped_ids(None)
     with file.open("wb") as out:
-        for chunk in tag_import.export_file(kind, ids, zone=_zone()):
+        for chunk in tag_export.export_file(kind, ids, zone=_zone()):
             out.write(chunk)
     click.echo(f"{len(ids)} tags written to {file}.")
 

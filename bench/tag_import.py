@@ -136,7 +136,7 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.models import Role, User, UserGroup
-    from app.services import tag_files, tag_import
+    from app.services import tag_export, tag_files, tag_import
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -206,10 +206,10 @@ def main() -> None:
                 return result
 
             applied2 = timed(".xlsx: import and commit", import_xlsx, figures)
-            ids = tag_import.scoped_ids(None)
+            ids = tag_export.scoped_ids(None)
             timed(
                 "export the register as CSV",
-                lambda: b"".join(tag_import.export_file("csv", ids)),
+                lambda: b"".join(tag_export.export_file("csv", ids)),
                 figures,
             )
             db.session.remove()

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -169,3 +172,70 @@ def read(file_name: str, data: bytes) -> TagFile:
             )
         )
     return TagFile(columns, body)
+
+
+# Cells: what a value in a column means.
+
+CHUNK = 500  # bound parameters per IN (…) list
+_TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "j", "blocked"})
+_FALSE = frozenset({"", "no", "n", "false", "0", "nej"})
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """The values in slices of CHUNK (bound parameters per IN (…) list)."""
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))  # a decimal tag typed into Excel is a number
+    return str(value).strip()
+
+
+def cell_expiry(value: Any, zone: tzinfo) -> datetime | None:
+    """A moment from a cell: an Excel date, or ISO text (a date alone: its 00:00);
+    without an offset it is in the portal's time zone. Whole seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(
+                _l(
+                    "%(value)s is not a date (write 2027-12-31 or 2027-12-31 23:59).",
+                    value=text,
+                )
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def yes_no(flag: bool) -> str:
+    """A flag as the file writes it."""
+    return "yes" if flag else "no"
+
+
+def cell_blocked(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = cell_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput(_l("%(value)s is not yes or no.", value=cell_text(value)))
+
+
+def cell_groups(value: Any) -> list[str]:
+    names = [name.strip() for name in cell_text(value).split(";")]
+    return list(dict.fromkeys(name for name in names if name))

@@ -20,16 +20,14 @@ writes the whole file in the caller's transaction or, if any row is refused,
 nothing at all (ImportRefused). Both read what they need in a few bulk statements
 and write with executemany, so 10,000 tags take seconds (bench/tag_import.py).
 Only administrators import (handing out tags is theirs, as in accounts.add_tag);
-the export gives the tags a user may see (access.scope) in the import's format.
+the export (app/services/tag_export.py) writes the same format.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -46,15 +44,20 @@ from app.models import (
     user_group_tag,
     utcnow,
 )
-from app.services import audit, exports, local_lists, tags, user_groups
-from app.services.access import require_role, scope
+from app.services import audit, local_lists, tags
+from app.services.access import require_role
 from app.services.errors import InvalidInput
-from app.services.tag_files import COLUMNS, TagFile
+from app.services.tag_files import (
+    TagFile,
+    cell_blocked,
+    cell_expiry,
+    cell_groups,
+    cell_text,
+    chunks,
+    yes_no,
+)
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
-_CHUNK = 500  # bound parameters per IN (…) list
-_TRUE = frozenset({"yes", "y", "true", "1", "x", "ja", "j", "blocked"})
-_FALSE = frozenset({"", "no", "n", "false", "0", "nej"})
 _TAGS: Table = RfidTag.__table__  # type: ignore[assignment]
 
 
@@ -138,68 +141,9 @@ class _Existing:
     group_ids: frozenset[int] = frozenset()
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 def _pairs(stmt: Any) -> dict[Any, Any]:
     """The first column of a two-column statement mapped to the second."""
     return {row[0]: row[1] for row in db.session.execute(stmt)}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return str(int(value))  # a decimal tag typed into Excel is a number
-    return str(value).strip()
-
-
-def _expiry(value: Any, zone: tzinfo) -> datetime | None:
-    """A moment from a cell: an Excel date, or ISO text (a date alone: its 00:00);
-    without an offset it is in the portal's time zone. Whole seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time())
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidInput(
-                _l(
-                    "%(value)s is not a date (write 2027-12-31 or 2027-12-31 23:59).",
-                    value=text,
-                )
-            ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _yes_no(flag: bool) -> str:
-    """A flag as the file writes it."""
-    return "yes" if flag else "no"
-
-
-def _blocked(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _text(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidInput(_l("%(value)s is not yes or no.", value=_text(value)))
-
-
-def _group_names(value: Any) -> list[str]:
-    names = [name.strip() for name in _text(value).split(";")]
-    return list(dict.fromkeys(name for name in names if name))
 
 
 class _Register:
@@ -209,12 +153,12 @@ class _Register:
         emails, keys = set(), set()
         for _number, cells in data.rows:
             for column in ("tag", "parent"):
-                text = _text(data.cell(cells, column))
+                text = cell_text(data.cell(cells, column))
                 with contextlib.suppress(InvalidInput):
                     keys.add(tag_key(tags.parse_input(text).stored))
-            emails.add(_text(data.cell(cells, "user")).lower())
+            emails.add(cell_text(data.cell(cells, "user")).lower())
         self.users: dict[str, int] = {}
-        for chunk in _chunks(sorted(emails - {""})):
+        for chunk in chunks(sorted(emails - {""})):
             stmt = select(User.email, User.id).where(User.email.in_(chunk))
             self.users.update(_pairs(stmt))
         self.groups: dict[str, UserGroup] = {}
@@ -222,7 +166,7 @@ class _Register:
             self.groups.setdefault(group.name.lower(), group)
             self.groups[group.name] = group  # the exact name wins
         self.tags: dict[str, _Existing] = {}
-        for chunk in _chunks(sorted(keys)):
+        for chunk in chunks(sorted(keys)):
             stmt = select(
                 _TAGS.c.tag_key,
                 _TAGS.c.id,
@@ -239,13 +183,13 @@ class _Register:
             {row.parent_id for row in self.tags.values() if row.parent_id}
             - set(self.text_of)
         )
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing):
             self.text_of.update(
                 _pairs(select(_TAGS.c.id, _TAGS.c.tag).where(_TAGS.c.id.in_(chunk)))
             )
         by_id = {row.id: row for row in self.tags.values()}
         memberships: dict[int, set[int]] = {}
-        for chunk in _chunks(sorted(by_id)):
+        for chunk in chunks(sorted(by_id)):
             links = select(user_group_tag.c.tag_id, user_group_tag.c.group_id).where(
                 user_group_tag.c.tag_id.in_(chunk)
             )
@@ -258,7 +202,7 @@ class _Register:
             {row.user_id for row in self.tags.values() if row.user_id}
             - set(self.email_of)
         )
-        for chunk in _chunks(owners):
+        for chunk in chunks(owners):
             self.email_of.update(
                 _pairs(select(User.id, User.email).where(User.id.in_(chunk)))
             )
@@ -277,19 +221,19 @@ def _read_row(  # noqa: PLR0912 (one check per column)
         errors.append(RowError(number, column, str(message)))
 
     try:
-        stored = tags.parse_input(_text(data.cell(cells, "tag"))).stored
+        stored = tags.parse_input(cell_text(data.cell(cells, "tag"))).stored
     except InvalidInput as exc:
         refuse("tag", exc)
         return None
     wanted = _Wanted(number, stored, tag_key(stored))
     if "user" in data.columns:
-        email = _text(data.cell(cells, "user")).lower()
+        email = cell_text(data.cell(cells, "user")).lower()
         if email:
             wanted.user_id = register.users.get(email)
             if wanted.user_id is None:
                 refuse("user", _l("No user with the e-mail %(email)s.", email=email))
     if "parent" in data.columns:
-        parent = _text(data.cell(cells, "parent"))
+        parent = cell_text(data.cell(cells, "parent"))
         if parent:
             try:
                 wanted.parent_text = tags.parse_input(parent).stored
@@ -300,17 +244,17 @@ def _read_row(  # noqa: PLR0912 (one check per column)
                 refuse("parent", _l("A tag cannot be its own parent."))
     if "expiry" in data.columns:
         try:
-            wanted.expires_at = _expiry(data.cell(cells, "expiry"), zone)
+            wanted.expires_at = cell_expiry(data.cell(cells, "expiry"), zone)
         except InvalidInput as exc:
             refuse("expiry", exc)
     if "blocked" in data.columns:
         try:
-            wanted.blocked = _blocked(data.cell(cells, "blocked"))
+            wanted.blocked = cell_blocked(data.cell(cells, "blocked"))
         except InvalidInput as exc:
             refuse("blocked", exc)
     if "groups" in data.columns:
         found = set()
-        for name in _group_names(data.cell(cells, "groups")):
+        for name in cell_groups(data.cell(cells, "groups")):
             group = register.groups.get(name) or register.groups.get(name.lower())
             if group is None:
                 refuse("groups", _l("No group named %(name)s.", name=name))
@@ -343,7 +287,7 @@ def _changes(
         changes["parent"] = [old_parent, wanted.parent_text]
     old_expiry = old.expires_at.replace(microsecond=0) if old.expires_at else None
     compare("expiry", audit.plain(old_expiry), audit.plain(wanted.expires_at))
-    compare("blocked", _yes_no(old.blocked), _yes_no(wanted.blocked))
+    compare("blocked", yes_no(old.blocked), yes_no(wanted.blocked))
     compare(
         "groups",
         "; ".join(
@@ -484,11 +428,11 @@ def apply(actor: User | None, data: TagFile, *, zone: tzinfo = UTC) -> ImportPla
             ],
         )
     ids = {key: row.id for key, row in register.tags.items()}
-    for chunk in _chunks([w.key for w in new]):
+    for chunk in chunks([w.key for w in new]):
         stmt = select(_TAGS.c.tag_key, _TAGS.c.id).where(_TAGS.c.tag_key.in_(chunk))
         ids.update(_pairs(stmt))
     parents = {w.parent_key for w in wanted_rows if w.parent_key} - set(ids)
-    for chunk in _chunks(sorted(parents)):
+    for chunk in chunks(sorted(parents)):
         stmt = select(_TAGS.c.tag_key, _TAGS.c.id).where(_TAGS.c.tag_key.in_(chunk))
         ids.update(_pairs(stmt))
     _write_changes(data, wanted_rows, actions, register, ids)
@@ -600,61 +544,3 @@ def _audit(
         )
     if entries:
         db.session.execute(insert(AuditEntry), entries)
-
-
-# The export: the same columns, so an exported file imports unchanged.
-
-HEADERS = COLUMNS
-
-
-def scoped_ids(actor: User | None) -> list[int]:
-    """The ids of the tags a user may see, in tag order (actor None: all; the CLI)."""
-    stmt = select(RfidTag.id).order_by(RfidTag.tag_key)
-    if actor is not None:
-        stmt = scope(stmt, actor, RfidTag)
-    return list(db.session.scalars(stmt))
-
-
-def export_rows(ids: Iterable[int]) -> Iterator[list[Any]]:
-    """The rows of these tags in the import's columns, in the order given; read in
-    chunks (three statements per 500 tags)."""
-    parent = RfidTag.__table__.alias("parent")
-    ordered = list(ids)
-    for chunk in _chunks(ordered):
-        stmt = (
-            select(
-                _TAGS.c.id,
-                _TAGS.c.tag,
-                User.email,
-                parent.c.tag,
-                _TAGS.c.expires_at,
-                _TAGS.c.blocked,
-            )
-            .outerjoin(User, User.id == _TAGS.c.user_id)
-            .outerjoin(parent, parent.c.id == _TAGS.c.parent_id)
-            .where(_TAGS.c.id.in_(chunk))
-        )
-        rows = {row[0]: row for row in db.session.execute(stmt)}
-        groups = user_groups.groups_of_tags(chunk)
-        for id_ in chunk:
-            if id_ not in rows:
-                continue
-            _id, tag, email, parent_tag, expires_at, blocked = rows[id_]
-            yield [
-                tag,
-                email or "",
-                parent_tag or "",
-                expires_at,
-                _yes_no(blocked),
-                "; ".join(groups.get(id_, [])),
-            ]
-
-
-def export_file(
-    kind: str, ids: Iterable[int], *, zone: tzinfo = UTC
-) -> Iterator[bytes]:
-    """The tags as a CSV or .xlsx file in the import's format, streamed."""
-    rows = export_rows(ids)
-    if kind == "xlsx":
-        return exports.stream_xlsx(HEADERS, rows, zone=zone, title="Tags")
-    return exports.stream_csv(HEADERS, rows, zone=zone)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, RfidTag, Role, UserGroup
-from app.services import accounts, signals, tag_files, tag_import
+from app.services import accounts, signals, tag_export, tag_files, tag_import
 from app.services.errors import InvalidInput, PermissionDenied
 from tests.services.session_factory import T0, add_session
 
@@ -211,7 +211,7 @@ def test_an_exported_register_imports_back_unchanged_as_csv_and_xlsx(anna, fleet
     for kind in ("csv", "xlsx"):
         zone = ZoneInfo("Europe/Stockholm")
         content = b"".join(
-            tag_import.export_file(kind, tag_import.scoped_ids(None), zone=zone)
+            tag_export.export_file(kind, tag_export.scoped_ids(None), zone=zone)
         )
         result = tag_import.plan(
             None, tag_files.read(f"tags.{kind}", content), zone=zone
@@ -286,7 +286,7 @@ def test_a_site_administrator_exports_the_tags_of_his_sites_only(
     db.session.commit()
 
     def exported(actor):
-        return [row[0] for row in tag_import.export_rows(tag_import.scoped_ids(actor))]
+        return [row[0] for row in tag_export.export_rows(tag_export.scoped_ids(actor))]
 
     assert exported(site_admin) == ["GROUPED-1", "HOME-1"]
     assert exported(support) == ["AWAY-1", "GROUPED-1", "HOME-1"]
