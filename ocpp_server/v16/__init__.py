@@ -15,45 +15,28 @@ from flask import Flask
 
 from app.models import Protocol
 from ocpp_server.gateway import Sender
-from ocpp_server.websocket import admitter
-from ocpp_server.websocket.connection import StationConnection
-from ocpp_server.websocket.endpoint import StationVersion
-from ocpp_server.websocket.registry import command_sender
+from ocpp_server.websocket import serve_version
 from ocpp_server.websocket.routes import WebSocketState
 
 from . import translate
 from .central_system import SUBPROTOCOL, CentralSystem
 from .handler import PortalStationHandler
-from .handlers import StationHandler
 
 EXTENSION_KEY = "ocpp16"
 
 
 def init_app(app: Flask, endpoint: WebSocketState) -> Sender:
     """Serve 1.6 at the endpoint; return the sender that carries commands to it."""
-    fetch_on_boot = bool(app.config["OCPP_FETCH_CONFIG_ON_BOOT"])
-    configuration_timeout = float(app.config["OCPP_COMMAND_TIMEOUT"])
-
-    def charge_point(
-        chargebox_id: str, connection: StationConnection, handler: StationHandler
-    ) -> CentralSystem:
-        return CentralSystem(
-            chargebox_id,
-            connection,
-            handler,
-            fetch_configuration_on_boot=fetch_on_boot,
-            configuration_timeout=configuration_timeout,
-        )
-
-    version = endpoint.add_version(
-        StationVersion(
-            subprotocol=SUBPROTOCOL,
-            handler=PortalStationHandler(app),
-            charge_point=charge_point,
-            admit=admitter(Protocol.OCPP16_JSON),
-        )
+    version, sender = serve_version(
+        app,
+        endpoint,
+        subprotocol=SUBPROTOCOL,
+        charge_point=CentralSystem,
+        handler=PortalStationHandler(app),
+        protocol=Protocol.OCPP16_JSON,
+        to_call=translate.to_call,
+        to_result=translate.to_result,
+        name="OCPP 1.6",
     )
     app.extensions[EXTENSION_KEY] = version
-    return command_sender(
-        endpoint.registry, translate.to_call, translate.to_result, "OCPP 1.6"
-    )
+    return sender

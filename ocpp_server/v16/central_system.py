@@ -29,7 +29,6 @@ from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import Action, RegistrationStatus
 
 from ocpp_server.websocket import schemas
-from ocpp_server.websocket.calls import Transport
 from ocpp_server.websocket.central_system import CentralSystemBase, compact_error
 
 from .handlers import StationHandler
@@ -75,25 +74,6 @@ class CentralSystem(CentralSystemBase, ChargePoint):  # type: ignore[misc]
     FIRST_CONTACT_AFTER = frozenset(
         {RegistrationStatus.accepted.value, RegistrationStatus.pending.value}
     )
-
-    def __init__(
-        self,
-        chargebox_id: str,
-        connection: Transport,
-        handler: StationHandler,
-        *,
-        response_timeout: float = 300.0,
-        fetch_configuration_on_boot: bool = True,
-        configuration_timeout: float = 30.0,
-    ) -> None:
-        super().__init__(
-            chargebox_id,
-            connection,
-            handler,
-            response_timeout=response_timeout,
-            first_contact_on_boot=fetch_configuration_on_boot,
-            first_contact_timeout=configuration_timeout,
-        )
 
     def first_contact_call(self) -> call.GetConfiguration:
         return call.GetConfiguration()

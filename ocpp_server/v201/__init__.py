@@ -15,10 +15,7 @@ from flask import Flask
 
 from app.models import Protocol
 from ocpp_server.gateway import Sender
-from ocpp_server.websocket import admitter
-from ocpp_server.websocket.connection import StationConnection
-from ocpp_server.websocket.endpoint import StationVersion
-from ocpp_server.websocket.registry import command_sender
+from ocpp_server.websocket import serve_version
 from ocpp_server.websocket.routes import WebSocketState
 
 from . import calls
@@ -32,31 +29,16 @@ EXTENSION_KEY = "ocpp201"
 
 def init_app(app: Flask, endpoint: WebSocketState) -> Sender:
     """Serve 2.0.1 at the endpoint; return the sender that carries commands to it."""
-    report_on_boot = bool(app.config["OCPP_FETCH_CONFIG_ON_BOOT"])
-    report_timeout = float(app.config["OCPP_COMMAND_TIMEOUT"])
-
-    def charge_point(
-        chargebox_id: str,
-        connection: StationConnection,
-        handler: PortalStationHandler201,
-    ) -> CentralSystem201:
-        return CentralSystem201(
-            chargebox_id,
-            connection,
-            handler,
-            report_on_boot=report_on_boot,
-            report_timeout=report_timeout,
-        )
-
-    version = endpoint.add_version(
-        StationVersion(
-            subprotocol=SUBPROTOCOL,
-            handler=PortalStationHandler201(app),
-            charge_point=charge_point,
-            admit=admitter(Protocol.OCPP201_JSON),
-        )
+    version, sender = serve_version(
+        app,
+        endpoint,
+        subprotocol=SUBPROTOCOL,
+        charge_point=CentralSystem201,
+        handler=PortalStationHandler201(app),
+        protocol=Protocol.OCPP201_JSON,
+        to_call=calls.to_call,
+        to_result=calls.to_result,
+        name="OCPP 2.0.1",
     )
     app.extensions[EXTENSION_KEY] = version
-    return command_sender(
-        endpoint.registry, calls.to_call, calls.to_result, "OCPP 2.0.1"
-    )
+    return sender

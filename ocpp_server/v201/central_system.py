@@ -17,7 +17,6 @@ from ocpp.v201 import ChargePoint, call
 from ocpp.v201.enums import Action, RegistrationStatusEnumType
 
 from ocpp_server.websocket import schemas
-from ocpp_server.websocket.calls import Transport
 from ocpp_server.websocket.central_system import CentralSystemBase
 
 from .handler import PortalStationHandler201
@@ -51,25 +50,6 @@ class CentralSystem201(CentralSystemBase, ChargePoint):  # type: ignore[misc]
 
     #: the full report is asked for after an accepted boot only
     FIRST_CONTACT_AFTER = frozenset({RegistrationStatusEnumType.accepted.value})
-
-    def __init__(
-        self,
-        chargebox_id: str,
-        connection: Transport,
-        handler: PortalStationHandler201,
-        *,
-        response_timeout: float = 300.0,
-        report_on_boot: bool = True,
-        report_timeout: float = 30.0,
-    ) -> None:
-        super().__init__(
-            chargebox_id,
-            connection,
-            handler,
-            response_timeout=response_timeout,
-            first_contact_on_boot=report_on_boot,
-            first_contact_timeout=report_timeout,
-        )
 
     def first_contact_call(self) -> call.GetBaseReport:
         return call.GetBaseReport(request_id=1, report_base="FullInventory")

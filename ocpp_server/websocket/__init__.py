@@ -13,27 +13,34 @@ What a version does not change lives here, each in its own module:
 * ``frames``: the message log's view of each frame in and out.
 
 A version brings its ``CentralSystemBase`` subclass (its ``ocpp`` ChargePoint,
-error spellings, action table), its station handler and its translate module,
-and registers a :class:`~.endpoint.StationVersion` with
-``get_state(app).add_version``. ``init_app`` sets up the one endpoint.
+error spellings, action table, first-contact call), its station handler and its
+translate module, and plugs them in with :func:`serve_version`. ``init_app`` sets
+up the one endpoint.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 
 from app.extensions import db
 from app.models import Direction, Protocol
 from app.services import message_log, stations
+from app.services.commands import Command, CommandResult, StationAddress
 
 from . import loop
-from .endpoint import Admitter, ConnectionOptions
+from .calls import CallOutcome
+from .central_system import CentralSystemBase
+from .connection import StationConnection
+from .endpoint import Admitter, ConnectionOptions, StationLifecycle, StationVersion
 from .frames import Frame
+from .registry import command_sender
 from .routes import WebSocketState, get_state, init_websocket
 
-__all__ = ["admitter", "get_state", "handler_threads", "init_app"]
+__all__ = ["admitter", "get_state", "handler_threads", "init_app", "serve_version"]
 
 _REFUSALS = {
     stations.Admission.UNKNOWN: 404,
@@ -67,6 +74,47 @@ def admitter(protocol: Protocol) -> Admitter:
         return _REFUSALS.get(result.admission)
 
     return admit
+
+
+def serve_version(
+    app: Flask,
+    endpoint: WebSocketState,
+    *,
+    subprotocol: str,
+    charge_point: type[CentralSystemBase],
+    handler: StationLifecycle,
+    protocol: Protocol,
+    to_call: Callable[[Command], Any],
+    to_result: Callable[[CallOutcome], CommandResult],
+    name: str,
+) -> tuple[StationVersion, Callable[[StationAddress, Command, float], CommandResult]]:
+    """Serve an OCPP-J version at the endpoint: its charge point for each
+    connection (the first-contact call after a boot as OCPP_FETCH_CONFIG_ON_BOOT
+    says, within OCPP_COMMAND_TIMEOUT), its handler, its admission; return the
+    version and the gateway's sender for it."""
+    on_boot = bool(app.config["OCPP_FETCH_CONFIG_ON_BOOT"])
+    timeout = float(app.config["OCPP_COMMAND_TIMEOUT"])
+
+    def make(
+        chargebox_id: str, connection: StationConnection, station_handler: Any
+    ) -> CentralSystemBase:
+        return charge_point(
+            chargebox_id,
+            connection,
+            station_handler,
+            first_contact_on_boot=on_boot,
+            first_contact_timeout=timeout,
+        )
+
+    version = endpoint.add_version(
+        StationVersion(
+            subprotocol=subprotocol,
+            handler=handler,
+            charge_point=make,
+            admit=admitter(protocol),
+        )
+    )
+    return version, command_sender(endpoint.registry, to_call, to_result, name)
 
 
 def init_app(app: Flask) -> WebSocketState:
