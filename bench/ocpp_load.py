@@ -59,6 +59,14 @@ back: its round trip (p50/p99/max) is printed under the table.
     .venv/bin/python -m bench.ocpp_load --server portal --stations 500 --paced 0.2 \\
         --instances 2 --redis redis://127.0.0.1:6379/0
 
+``--storm``: a boot storm (portal only): every station connects and sends its
+BootNotification at once (``--ramp-concurrency`` at a time per load generator);
+printed are the seconds from the first connect until every BootNotification was
+answered Accepted and until every first-contact configuration was stored, the
+errors, the tracebacks in the server's log and the peak RSS.
+
+    .venv/bin/python -m bench.ocpp_load --storm --stations 5000
+
 ``--py-spy PATH`` samples the portal worker (GIL holder) during the measured window
 and prints its hot spots. Bounded: at most 10,000 stations, a ramp-up timeout, the
 measured window; every subprocess and the temporary folder are removed at the end.
@@ -80,7 +88,7 @@ from pathlib import Path
 
 from bench.load.database import prepare_database
 from bench.load.processes import nofile_target, raise_nofile
-from bench.load.report import Row, print_profile, print_table
+from bench.load.report import Row, print_profile, print_storm, print_table
 from bench.load.run import CommandProbe, forget_redis_keys, run_load
 from bench.load.servers import baseline_server, portal_server, serve_baseline
 from bench.load.settings import CYCLE, MAX_STATIONS, TARGETS
@@ -155,6 +163,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--ramp-timeout", type=float, help="seconds (default 60 + N/25)"
     )
     parser.add_argument(
+        "--storm",
+        action="store_true",
+        help="boot storm: every station connects and boots at once (portal only); "
+        "prints when all were Accepted and all first-contact configuration stored",
+    )
+    parser.add_argument(
         "--py-spy", metavar="PATH", help="profile the portal worker with py-spy"
     )
     parser.add_argument(
@@ -170,6 +184,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--paced RATE must be in (0, 100]")
     if not 1 <= args.duration <= 600 or not 0 <= args.warmup <= 120:
         parser.error("--duration must be 1..600 s and --warmup 0..120 s")
+    if args.storm:  # no window worth the name: the ramp is what is measured
+        args.server, args.paced, args.warmup, args.duration = "portal", None, 0.0, 1.0
     if args.paced:
         args.warmup = max(args.warmup, 1 / args.paced)
     if not 1 <= args.workers <= 16 or not 1 <= args.instances <= 8:
@@ -250,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(run_load(server, args))
                 print(f"  baseline done: {rows[-1].msgs_per_s:.0f} msg/s", flush=True)
         print()
-        print_table(rows)
-        print(TARGETS)
+        if args.storm:
+            print_storm(rows[0], args.ramp_concurrency)
+        else:
+            print_table(rows)
+            print(TARGETS)
         if args.py_spy:
             print_profile(tmp / "portal.pyspy")
             if args.py_spy_output and (tmp / "portal.pyspy").exists():

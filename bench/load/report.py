@@ -19,6 +19,8 @@ class Row:
     booted: int = 0
     held: int = 0
     ramp_s: float = 0.0
+    #: seconds from the first connect until the last BootNotification was answered
+    boot_s: float = 0.0
     #: seconds after the ramp until the first contact's configuration was stored
     settle_s: float | None = 0.0
     msgs_per_s: float = 0.0
@@ -160,3 +162,21 @@ def print_table(rows: list[Row]) -> None:
             detail = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
             print(f"{r.server} errors: {detail or 'none'}; tracebacks in server log: "
                   f"{r.log_tracebacks}")  # fmt: skip
+
+
+def print_storm(r: Row, concurrency: int) -> None:
+    """The boot storm's figures (``--storm``)."""
+    stored = (
+        "not all within the wait"
+        if r.settle_s is None
+        else f"{r.ramp_s + r.settle_s:.1f} s"
+    )
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(r.errors.items()) if v)
+    print(
+        f"Boot storm, {r.stations} stations ({r.kind}, up to {concurrency} "
+        "connecting at a time per load generator): "
+        f"{r.booted} Accepted, the last {r.boot_s:.1f} s after the first connect; "
+        f"every first-contact configuration stored after {stored}; "
+        f"errors {r.error_count}{f' ({errors})' if errors else ''}; "
+        f"tracebacks in the server log {r.log_tracebacks}; peak RSS {r.rss_mb:.0f} MB"
+    )

@@ -84,6 +84,7 @@ def run_load(
                 )
             row.booted += ready["booted"]
             row.ramp_s = max(row.ramp_s, ready["ramp_s"])
+            row.boot_s = max(row.boot_s, ready.get("boot_s", 0.0))
         row.settle_s = server.wait_settled(row.booted, SETTLE_TIMEOUT)
         if row.settle_s is None:
             print(

@@ -68,6 +68,8 @@ class Recorder:
     latencies_us: list[int] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     closing: bool = False
+    #: perf_counter when the last BootNotification of this process was answered
+    last_boot: float = 0.0
 
 
 class StationCycle:
@@ -196,6 +198,7 @@ class SimStation(StationCycle):
             except (OCPPError, TimeoutError, ConnectionClosed) as exc:
                 self.recorder.errors[f"boot: {type(exc).__name__}"] += 1
                 return False
+            self.recorder.last_boot = max(self.recorder.last_boot, time.perf_counter())
             return await self._enter_cycle()
 
     def boot_request(self) -> Any:
@@ -302,6 +305,7 @@ async def client_main(args: argparse.Namespace) -> None:
             "event": "ready",
             "booted": len(booted),
             "ramp_s": time.perf_counter() - ramp_started,
+            "boot_s": max(0.0, recorder.last_boot - ramp_started),
         }
     )
 

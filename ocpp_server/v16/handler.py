@@ -272,42 +272,49 @@ class PortalStationHandler:
         )
         return call_result.FirmwareStatusNotification()
 
-    # Lifecycle: failures here are logged, never raised into the transport.
+    # Lifecycle (the endpoint logs a failure, never raises it into the transport)
 
-    def station_connected(self, chargebox_id: str) -> None:
-        self._seen.pop(chargebox_id, None)
-        with self._app.app_context():
-            station = stations.find_station(chargebox_id)
-            if station is not None:
-                stations.mark_connected(station)
-                db.session.commit()
+    def station_connected(self, ctx: CallContext, payload: Payload) -> None:
+        """The station's connection opened: it is online. The endpoint hands this
+        in like a station message, so a storm of connects is batched too."""
+        self._seen.pop(ctx.chargebox_id, None)
+        self._run(ctx, stations.mark_connected)
 
-    def station_disconnected(self, chargebox_id: str, *, replaced: bool) -> None:
-        if replaced:
+    def station_disconnected(self, ctx: CallContext, payload: Payload) -> None:
+        """The connection closed; a replaced one speaks for the station no more."""
+        if payload.get("replaced"):
             return  # the newer connection speaks for the station now
-        self._seen.pop(chargebox_id, None)
-        with self._app.app_context():
-            station = stations.find_station(chargebox_id)
-            if station is not None:
-                stations.mark_disconnected(station)
-                db.session.commit()
+        self._seen.pop(ctx.chargebox_id, None)
+        self._run(ctx, stations.mark_disconnected)
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> None:
+    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
+        """Store the key table the station sent on first contact; False when the
+        database could not take it now (the first-contact queue tries again)."""
         result = translate.to_result(outcome)
         if not result.ok:
             log.warning(
                 "%s: configuration not fetched: %s", chargebox_id, result.status
             )
-            return
+            return True
         keys = [
             stations.ConfigKey(k["key"], k["value"], bool(k["readonly"]))
             for k in result.data["keys"]
         ]
         with self._app.app_context():
-            station = stations.find_station(chargebox_id)
-            if station is not None:
-                stations.store_configuration(station, keys, result.data["unknown_keys"])
-                db.session.commit()
+            try:
+                station = stations.find_station(chargebox_id)
+                if station is not None:
+                    stations.store_configuration(
+                        station, keys, result.data["unknown_keys"]
+                    )
+                    db.session.commit()
+            except Exception as exc:
+                db.session.rollback()
+                if not _database_unavailable(exc):
+                    raise
+                log.warning("%s: configuration not stored yet: %s", chargebox_id, exc)
+                return False
+        return True
 
 
 @dataclass

@@ -182,9 +182,11 @@ class PortalStationHandler201(PortalStationHandler):
 
     # Lifecycle ----------------------------------------------------------------
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> None:
+    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
         """The answer to the first-contact GetBaseReport: the table itself comes in
-        NotifyReport messages; only a refusal is worth a line in the log."""
+        NotifyReport messages; only a refusal is worth a line in the log. Nothing
+        to try again: True."""
         result = calls.to_result(outcome)
         if not result.ok:
             log.warning("%s: base report not fetched: %s", chargebox_id, result.status)
+        return True

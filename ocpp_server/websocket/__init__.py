@@ -20,11 +20,14 @@ up the one endpoint.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import Direction, Protocol
@@ -41,6 +44,12 @@ from .registry import command_sender
 from .routes import WebSocketState, get_state, init_websocket
 
 __all__ = ["admitter", "get_state", "handler_threads", "init_app", "serve_version"]
+
+log = logging.getLogger(__name__)
+
+#: tries to write a batch of the message log when the database is busy
+LOG_ATTEMPTS = 5
+LOG_RETRY_DELAY = 0.5  # seconds, times the attempt
 
 _REFUSALS = {
     stations.Admission.UNKNOWN: 404,
@@ -122,22 +131,31 @@ def init_app(app: Flask) -> WebSocketState:
     station_ids = message_log.StationIds()  # one lookup per identity, not per frame
 
     def log_frames(frames: list[Frame]) -> None:
-        with app.app_context():
-            message_log.record_messages(
-                [
-                    message_log.LoggedMessage(
-                        frame.chargebox_id,
-                        Direction(frame.direction),
-                        frame.raw,
-                        frame.action or "",
-                        frame.unique_id or "",
-                        datetime.fromtimestamp(frame.timestamp, UTC),
-                    )
-                    for frame in frames
-                ],
-                station_ids,
+        rows = [
+            message_log.LoggedMessage(
+                frame.chargebox_id,
+                Direction(frame.direction),
+                frame.raw,
+                frame.action or "",
+                frame.unique_id or "",
+                datetime.fromtimestamp(frame.timestamp, UTC),
             )
-            db.session.commit()
+            for frame in frames
+        ]
+        # A database busy past its timeout (SQLite under a boot storm) is waited
+        # out: the log lags a little more instead of losing the frames.
+        for attempt in range(1, LOG_ATTEMPTS + 1):
+            with app.app_context():
+                try:
+                    message_log.record_messages(rows, station_ids)
+                    db.session.commit()
+                    return
+                except OperationalError:
+                    db.session.rollback()
+                    if attempt == LOG_ATTEMPTS:
+                        raise
+                    log.warning("message log: database busy, %d frames wait", len(rows))
+            time.sleep(LOG_RETRY_DELAY * attempt)
 
     loop.configure(handler_workers=handler_threads(app))
     return init_websocket(

@@ -51,6 +51,7 @@ from ocpp.exceptions import FormatViolationError, InternalError, OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 from ocpp.routing import after, on
 
+from . import first_contact
 from .calls import (
     CallContext,
     CallOutcome,
@@ -81,8 +82,9 @@ class BatchHandler(Protocol):
         (None, exception) per call. Must not raise."""
         ...
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> None:
-        """Take the answer to the first-contact call (in a handler thread)."""
+    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
+        """Take the answer to the first-contact call (in a worker thread); False
+        when it could not be stored now (the first-contact queue tries again)."""
         ...
 
 
@@ -176,7 +178,8 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
     it), a status in :attr:`FIRST_CONTACT_AFTER` makes the portal send the
     version's :meth:`first_contact_call` once per connection (1.6:
     GetConfiguration, 2.0.1: GetBaseReport) and hand the outcome to the
-    handler's ``configuration_received``.
+    handler's ``configuration_received``, through the process's first-contact
+    queue (:mod:`.first_contact`), a few stations at a time.
     """
 
     _connection: Transport
@@ -476,22 +479,27 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
             and self.boot_status in self.FIRST_CONTACT_AFTER
         ):
             self._first_contact_requested = True
-            self.spawn(self._first_contact())
+            first_contact.get_queue().submit(self.id, self._first_contact)
 
     def first_contact_call(self) -> Any:
         """Return the call the portal sends once after a boot (version's own)."""
         raise NotImplementedError
 
-    async def _first_contact(self) -> None:
+    async def _first_contact(self) -> bool:
+        """Send the first-contact call and store its answer, in the process's
+        first-contact queue (:mod:`.first_contact`: a few stations at a time);
+        False when it may work later (no answer in time, the database busy)."""
+        if self._connection.closed:
+            return True  # the next boot asks again
         outcome = await self.call_outcome(
             self.first_contact_call(), self._first_contact_timeout
         )
-        try:
-            await asyncio.to_thread(
-                self.handler.configuration_received, self.id, outcome
-            )
-        except Exception:
-            log.exception("%s: configuration_received handler failed", self.id)
+        if outcome.status is CallStatus.TIMEOUT:
+            return False
+        stored: bool = await asyncio.to_thread(
+            self.handler.configuration_received, self.id, outcome
+        )
+        return stored
 
     def _delegating(
         self, action: str, method_name: str

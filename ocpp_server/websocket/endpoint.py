@@ -11,12 +11,15 @@ when the station comes and goes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .calls import CallContext, Payload, StationCall
 from .central_system import BatchHandler, CentralSystemBase
 from .connection import (
     CLOSE_INTERNAL_ERROR,
@@ -27,10 +30,13 @@ from .connection import (
     WebSocket,
     run_charge_point,
 )
-from .loop import get_loop
+from .loop import get_handlers, get_loop
 from .registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
+
+#: seconds a route thread waits for the handler thread to record its disconnect
+DISCONNECT_WAIT = 5.0
 
 #: (chargebox_id, Basic password or None, remote address) -> None to admit the
 #: station, or the HTTP status that refuses it (401 wrong password, 404 unknown).
@@ -40,8 +46,10 @@ Admitter = Callable[[str, str | None, str | None], int | None]
 class StationLifecycle(BatchHandler, Protocol):
     """What the endpoint tells a version's station handler, besides its CALLs."""
 
-    def station_connected(self, chargebox_id: str) -> None: ...
-    def station_disconnected(self, chargebox_id: str, *, replaced: bool) -> None: ...
+    # Run through ``run_batch`` like station messages (StationCall methods):
+    def station_connected(self, ctx: CallContext, payload: Payload) -> None: ...
+    #: ``payload["replaced"]``: a newer connection of the station took over
+    def station_disconnected(self, ctx: CallContext, payload: Payload) -> None: ...
 
 
 #: (chargebox id, the connection, the version's handler) -> the connection's
@@ -115,17 +123,23 @@ def serve_station(
         return conn
 
     async def attach(conn: StationConnection) -> None:
-        await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
+        # Read only once the station is marked connected: its first message finds
+        # it so. Marked on the handler thread, with the station messages: in a boot
+        # storm thousands of route threads would otherwise fight for the database.
+        try:
+            await _lifecycle(handler, "station_connected", chargebox_id, {})
+            await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
+        except Exception:
+            log.exception("%s: connection failed", chargebox_id)
+            conn._abandon()
 
     conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
     previous = registry.register(conn)
     if previous is not None:
         previous.replaced = True
         previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
-    _notify(handler.station_connected, chargebox_id)
     try:
-        # Read only now: the station's first message finds it marked connected.
-        asyncio.run_coroutine_threadsafe(attach(conn), loop).result(10)
+        asyncio.run_coroutine_threadsafe(attach(conn), loop)
         conn.wait_finished(options.poll_interval)
     except Exception:
         log.exception("%s: connection failed", chargebox_id)
@@ -133,11 +147,27 @@ def serve_station(
     finally:
         conn.close_soon()
         was_current = registry.unregister(conn)
-        _notify(handler.station_disconnected, chargebox_id, replaced=not was_current)
+        payload = {"replaced": not was_current}
+        if loop.is_running():
+            # Waited for (a worker shutting down records it before the loop stops),
+            # but not for long: past that it is recorded when the thread gets to it.
+            done = asyncio.run_coroutine_threadsafe(
+                _lifecycle(handler, "station_disconnected", chargebox_id, payload), loop
+            )
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                done.result(DISCONNECT_WAIT)
+        else:  # the loop is gone (the process ends): recorded here, then
+            ctx = CallContext(chargebox_id, "", "station_disconnected")
+            handler.run_batch([StationCall(ctx, "station_disconnected", payload)])
 
 
-def _notify(method: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+async def _lifecycle(
+    handler: StationLifecycle, method: str, chargebox_id: str, payload: Payload
+) -> None:
+    """Have the handler thread run the lifecycle ``method`` like a station message
+    (:mod:`.loop`: batched with the messages waiting); a failure is logged."""
+    call = StationCall(CallContext(chargebox_id, "", method), method, payload)
     try:
-        method(*args, **kwargs)
-    except Exception:
-        log.exception("Station handler %s failed", getattr(method, "__name__", method))
+        await get_handlers().run(handler.run_batch, call)
+    except Exception as exc:
+        log.warning("%s: %s not recorded: %r", chargebox_id, method, exc)

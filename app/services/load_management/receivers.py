@@ -3,6 +3,7 @@ so a station's message never waits for another station's command."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -27,10 +28,29 @@ def _on_session_event(sender: Any, **data: Any) -> None:
     background.submit(app, apply_site, site_id)
 
 
+#: stations whose resend is queued and not yet started: a station that connects
+#: and boots announces itself twice, a fleet that reconnects thousands of times at
+#: once; each station's resend is queued once (it reads the station when it starts)
+_resends_queued: set[int] = set()
+_resends_lock = threading.Lock()
+
+
+def _resend(station_id: int) -> int:
+    with _resends_lock:
+        _resends_queued.discard(station_id)
+    return resend_station(station_id)
+
+
 def _on_station_connected(sender: Any, **data: Any) -> None:
     app = _app(sender)
-    if app is not None:
-        background.submit(app, resend_station, data["station_id"])
+    if app is None:
+        return
+    station_id = data["station_id"]
+    with _resends_lock:
+        if station_id in _resends_queued:
+            return
+        _resends_queued.add(station_id)
+    background.submit(app, _resend, station_id)
 
 
 def _on_rules_changed(sender: Any, **data: Any) -> None:
