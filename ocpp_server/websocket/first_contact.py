@@ -90,7 +90,7 @@ class FirstContactQueue:
     async def _run(self, job: _Job) -> None:
         retry = False
         try:
-            done = await job.work()
+            done = await job.work() is not False
             retry = not done and job.attempt < self.attempts
             if not done and not retry:
                 log.warning("%s: first-contact work given up", job.name)
