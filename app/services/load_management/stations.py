@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -15,8 +16,8 @@ from app.services import commands, schedule
 from app.services.load_management.sites import (
     Push,
     apply_site,
-    capacities,
     capacity_site_ids,
+    managed_sites,
     push_allocation,
     refresh_managed_sites,
 )
@@ -76,15 +77,21 @@ def apply_windows(station: Station, now: datetime | None = None) -> int:
     return sent
 
 
+def _is_managed(site_id: int) -> bool:
+    """Whether the site shares a capacity (or still holds allocations), from this
+    process's managed sites, read at most every MANAGED_SITES_TTL: a fleet that
+    reconnects at once reads them once, not once per station."""
+    refresh_managed_sites()
+    sites, _ = managed_sites(current_app._get_current_object())  # type: ignore[attr-defined]
+    return site_id in sites
+
+
 def resend_station(station_id: int) -> int:
     """Re-send everything the schedule has for a station that (re)connected."""
     station = db.session.get(Station, station_id)
     if station is None or not station.online:
         return 0
-    managed = station.site_id is not None and capacities(station.site_id) != (
-        None,
-        {},
-    )
+    managed = station.site_id is not None and _is_managed(station.site_id)
     if not managed and not schedule.has_rules(station):
         return 0
     sent = send_cap_profiles(station, clear=False)
