@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, request
+from spyne import const as spyne_const
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.exceptions import HTTPException
 
@@ -45,7 +47,14 @@ bp = Blueprint("ocpp15", __name__)
 
 @lru_cache(maxsize=1)
 def soap_application() -> WsgiApplication:
-    """Build the spyne WSGI app once per process (it compiles the schema)."""
+    """Build the spyne WSGI app once per process (it compiles the schema).
+
+    spyne runs a full ``gc.collect()`` when a call ends, at most once a second
+    (``const.MIN_GC_INTERVAL``): in a process that also holds thousands of
+    WebSocket stations that is a stop of every thread for as long as the heap takes
+    to walk, on every SOAP call. Python's own collector is enough; it is turned off.
+    """
+    spyne_const.MIN_GC_INTERVAL = math.inf
     return WsgiApplication(central_system.create_application(PortalCentralSystem()))
 
 
