@@ -36,6 +36,7 @@ from .registry import ConnectionRegistry
 log = logging.getLogger(__name__)
 
 #: seconds a route thread waits for the handler thread to record its disconnect
+CONNECT_WAIT = 30.0  # s: a boot storm's handler queue, at most
 DISCONNECT_WAIT = 5.0
 
 #: (chargebox_id, Basic password or None, remote address) -> None to admit the
@@ -123,17 +124,22 @@ def serve_station(
         return conn
 
     async def attach(conn: StationConnection) -> None:
-        # Read only once the station is marked connected: its first message finds
-        # it so. Marked on the handler thread, with the station messages: in a boot
-        # storm thousands of route threads would otherwise fight for the database.
         try:
-            await _lifecycle(handler, "station_connected", chargebox_id, {})
             await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
         except Exception:
             log.exception("%s: connection failed", chargebox_id)
             conn._abandon()
 
     conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    # Held (commands reach it) and read only once the station is marked connected:
+    # a command or its first message finds it online. Marked on the handler thread,
+    # with the station messages: in a boot storm thousands of route threads would
+    # otherwise fight for the database.
+    marked = asyncio.run_coroutine_threadsafe(
+        _lifecycle(handler, "station_connected", chargebox_id, {}), loop
+    )
+    with contextlib.suppress(concurrent.futures.TimeoutError):
+        marked.result(CONNECT_WAIT)
     previous = registry.register(conn)
     if previous is not None:
         previous.replaced = True
