@@ -442,13 +442,13 @@ def test_a_services_secret_is_shown_once_then_masked_and_audited_masked(client_o
 
 def test_outlet_ids_at_the_active_services(client_of, home):
     active = ExternalService(provider="PayCo", active=True)
-    inactive = ExternalService(provider="Old", active=False)
+    inactive = ExternalService(provider="RetiredCo", active=False)
     db.session.add_all([active, inactive])
     db.session.commit()
     client = client_of(SA)
     outlet = home["outlet"]
     page = client.get(f"/admin/config/?node=outlet:{outlet.id}").text
-    assert "PayCo" in page and "Old" not in page
+    assert "PayCo" in page and "RetiredCo" not in page
     client.post(
         f"/admin/config/outlet/{outlet.id}/services",
         data={f"service-{active.id}": "PAY-77"},
@@ -496,7 +496,8 @@ def test_a_position_needs_both_coordinates(client_of, home):
 def test_site_map_is_folium_with_the_portals_own_leaflet(client_of, home):
     page = client_of(A).get(f"/admin/config/map/site/{home['site'].id}").text
     assert "/static/vendor/leaflet/leaflet.js" in page
-    assert "cdn" not in page.lower() and "jquery" not in page.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "jquery" not in page.lower()
     assert "portal-position" in page
 
 
