@@ -100,8 +100,8 @@ def drain(
             _close_spread(connections, spread, idle_wait), spread + idle_wait + 5
         )
     deadline = time.monotonic() + idle_wait
-    while state.active > 0 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the connections' threads record the disconnects
+    while state.active.value > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the handler threads record the disconnects
     router: Any = app.extensions.get("station_router")
     if router is not None:
         router.stop()

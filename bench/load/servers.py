@@ -174,9 +174,6 @@ def portal_server(
                 "--graceful-timeout=20",
                 "--log-level=warning",
             ]
-            if args.worker_class == "gthread":
-                # Each WebSocket holds a pool thread (flask-sock's handler) for its life.
-                command.append(f"--threads={args.stations + 64}")
             command += shlex.split(args.gunicorn_args or "")
             command.append("wsgi:app")
             with log.open("wb") as out:

@@ -15,10 +15,13 @@ left. One loop reads and writes every connection of the process:
   (``ping_interval``, ``max_message_size``) are kept here, as simple-websocket kept
   them.
 
-The route's thread (werkzeug's or gunicorn's) only waits for the connection to end
-(:meth:`StationConnection.wait_finished`, :mod:`.endpoint`), because the server
-closes the socket once that thread returns. Nothing here depends on the OCPP
-version: the charge point on the connection is the version's.
+The route's thread (werkzeug's or gunicorn's) returns once it has handed the
+connection over (:func:`take_socket`): the loop gets the connection on a socket of
+its own, and the server's socket object is left on a dead end, so what the server
+does with it after the request (a shutdown, a close) no longer reaches the station.
+A held station therefore costs no thread, only its objects on the loop. Nothing
+here depends on the OCPP version: the charge point on the connection is the
+version's.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -92,13 +96,32 @@ class HandOver:
         pass
 
 
+def take_socket(sock: socket.socket) -> socket.socket:
+    """The connection behind the server's ``sock``, on a socket of the caller's.
+
+    ``sock``'s descriptor is pointed at a closed socket pair: the server's shutdown
+    and close after the request (gunicorn half-closes the connection, werkzeug's
+    socketserver shuts its write side) reach that pair, and the station's
+    connection stays open on the returned socket until the loop closes it."""
+    own = sock.dup()
+    dead, peer = socket.socketpair()
+    try:
+        os.dup2(dead.fileno(), sock.fileno(), inheritable=False)
+    finally:
+        dead.close()
+        peer.close()
+    return own
+
+
 FrameSink = Callable[[str, Direction, str], None]
 
 
 class StationConnection(asyncio.Protocol):
     """One station's WebSocket: ``recv()/send()`` for the ``ocpp`` ChargePoint, an
     asyncio protocol for the socket. Everything but :meth:`close_soon` and
-    :meth:`wait_finished` runs on the loop."""
+    :meth:`close_soon` runs on the loop. ``sock``: the connection's socket, once
+    taken from the server (:func:`take_socket`); ``ws`` gives the handshake's
+    state and is not kept."""
 
     def __init__(
         self,
@@ -106,6 +129,7 @@ class StationConnection(asyncio.Protocol):
         ws: WebSocket,
         loop: asyncio.AbstractEventLoop,
         *,
+        sock: socket.socket | None = None,
         frame_sink: FrameSink | None = None,
         send_timeout: float = 30.0,
         close_timeout: float = 2.0,
@@ -119,9 +143,8 @@ class StationConnection(asyncio.Protocol):
         #: task running charge_point.start()
         self.runner: asyncio.Task[None] | None = None
         self.replaced = False
-        #: set when the socket is closed (from any thread: wait_finished)
-        self.finished = threading.Event()
-        self._ws = ws
+        self._sock = sock if sock is not None else ws.sock
+        self._finished = asyncio.Event()  # the socket is closed
         self._protocol: Connection = ws.ws.connection
         self._ping_interval = ws.ping_interval or None
         self._max_message_size = ws.max_message_size or None
@@ -149,6 +172,11 @@ class StationConnection(asyncio.Protocol):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def socket(self) -> socket.socket:
+        """The connection's own socket (the loop reads and writes it)."""
+        return self._sock
 
     async def recv(self) -> str:
         item = await self._inbox.get()
@@ -205,7 +233,7 @@ class StationConnection(asyncio.Protocol):
         self._mark_closed()
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
-        self.finished.set()
+        self._finished.set()
 
     def pause_writing(self) -> None:
         self._writable = self.loop.create_future()
@@ -377,19 +405,17 @@ class StationConnection(asyncio.Protocol):
         except RuntimeError:  # loop already closed
             self._abandon()
 
-    def wait_finished(self, poll_interval: float = 10.0) -> None:
-        """The route's thread: block until the socket is closed, or the loop is
-        gone (interpreter or test shutdown)."""
-        while not self.finished.wait(poll_interval):
-            if self.loop.is_closed() or not self.loop.is_running():
-                log.debug("%s: event loop gone", self.chargebox_id)
-                self._abandon()
-                return
+    async def wait_finished(self) -> None:
+        """Until the socket is closed."""
+        await self._finished.wait()
 
     def _abandon(self) -> None:
+        """The socket could not be attached: close it (on the loop)."""
         with contextlib.suppress(OSError):
-            self._ws.sock.shutdown(socket.SHUT_RDWR)
-        self.finished.set()
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._mark_closed()
+        self._finished.set()
 
 
 async def run_charge_point(

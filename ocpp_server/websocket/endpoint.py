@@ -11,10 +11,9 @@ when the station comes and goes.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import logging
 import ssl
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,15 +28,16 @@ from .connection import (
     StationConnection,
     WebSocket,
     run_charge_point,
+    take_socket,
 )
 from .loop import get_handlers, get_loop
 from .registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
 
-#: seconds a route thread waits for the handler thread to record its disconnect
+#: seconds a connection waits for the handler thread to record its connect before
+#: it is held and read anyway
 CONNECT_WAIT = 30.0  # s: a boot storm's handler queue, at most
-DISCONNECT_WAIT = 5.0
 
 #: (chargebox_id, Basic password or None, remote address) -> None to admit the
 #: station, or the HTTP status that refuses it (401 wrong password, 404 unknown).
@@ -75,8 +75,6 @@ class ConnectionOptions:
     #: how long a close waits for the station's answering close frame
     close_timeout: float = 2.0
     max_pending_frames: int = 64
-    #: how often a route thread checks that the event loop still runs
-    poll_interval: float = 10.0
 
 
 def serve_station(
@@ -87,8 +85,13 @@ def serve_station(
     versions: Mapping[str, StationVersion],
     frame_sink: FrameSink | None = None,
     options: ConnectionOptions = ConnectionOptions(),
+    active: ActiveCount | None = None,
 ) -> None:
-    """Body of the flask-sock route: runs in the connection's route thread."""
+    """Body of the flask-sock route, in the server's thread: hands the connection
+    to the event loop and returns (the thread goes back to the server).
+
+    ``active`` counts the connections whose disconnect is not recorded yet (a
+    worker shutting down waits for them)."""
     version = versions.get(ws.subprotocol or "")
     if version is None:
         # Only reachable if SOCK_SERVER_OPTIONS lists other sub-protocols too
@@ -100,71 +103,94 @@ def serve_station(
         log.error("%s: TLS must end in front of the portal", chargebox_id)
         ws.close(CLOSE_INTERNAL_ERROR, "TLS is not served here")
         return
-    ws.connected = False  # the loop owns the socket: flask-sock must not close it
-
+    ws.connected = False  # the loop owns the connection: flask-sock must not close it
+    sock = take_socket(ws.sock)
     loop = get_loop()
-    handler = version.handler
 
-    async def start() -> StationConnection:
-        # All asyncio objects (queues, events) are created on the loop.
-        conn = StationConnection(
+    def connection() -> StationConnection:  # on the loop: its asyncio objects too
+        return StationConnection(
             chargebox_id,
             ws,
             loop,
+            sock=sock,
             frame_sink=frame_sink,
             send_timeout=options.send_timeout,
             close_timeout=options.close_timeout,
             max_pending_frames=options.max_pending_frames,
         )
+
+    if active is not None:
+        active.add(1)
+    try:
+        asyncio.run_coroutine_threadsafe(
+            _serve(connection, version, registry, active), loop
+        )
+    except RuntimeError:  # the loop is gone: the process ends
+        sock.close()
+        if active is not None:
+            active.add(-1)
+
+
+class ActiveCount:
+    """Connections whose disconnect is not recorded yet (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.value += n
+
+
+async def _serve(
+    connection: Callable[[], StationConnection],
+    version: StationVersion,
+    registry: ConnectionRegistry,
+    active: ActiveCount | None,
+) -> None:
+    """One connection on the loop, from the handshake to its recorded disconnect."""
+    loop = asyncio.get_running_loop()
+    conn = connection()
+    chargebox_id, handler = conn.chargebox_id, version.handler
+    try:
         cp = version.charge_point(chargebox_id, conn, handler)
         conn.charge_point = cp
+        # Held (commands reach it) and read only once the station is marked
+        # connected: a command or its first message finds it online. Marked on the
+        # handler thread, with the station messages, so a boot storm's connects go
+        # to the database in batches; waited for at most CONNECT_WAIT.
+        marked = loop.create_task(
+            _lifecycle(handler, "station_connected", chargebox_id, {})
+        )
+        await asyncio.wait({marked}, timeout=CONNECT_WAIT)
+        # The registry's listeners may block (Redis): not on the loop.
+        previous = await loop.run_in_executor(None, registry.register, conn)
+        if previous is not None:
+            previous.replaced = True
+            previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
         conn.runner = loop.create_task(
             run_charge_point(conn, cp), name=f"ocpp-cp-{chargebox_id}"
         )
-        return conn
-
-    async def attach(conn: StationConnection) -> None:
         try:
-            await loop.connect_accepted_socket(lambda: conn, sock=ws.sock)
+            await loop.connect_accepted_socket(lambda: conn, sock=conn.socket)
         except Exception:
             log.exception("%s: connection failed", chargebox_id)
             conn._abandon()
-
-    conn = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    # Held (commands reach it) and read only once the station is marked connected:
-    # a command or its first message finds it online. Marked on the handler thread,
-    # with the station messages: in a boot storm thousands of route threads would
-    # otherwise fight for the database.
-    marked = asyncio.run_coroutine_threadsafe(
-        _lifecycle(handler, "station_connected", chargebox_id, {}), loop
-    )
-    with contextlib.suppress(concurrent.futures.TimeoutError):
-        marked.result(CONNECT_WAIT)
-    previous = registry.register(conn)
-    if previous is not None:
-        previous.replaced = True
-        previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
-    try:
-        asyncio.run_coroutine_threadsafe(attach(conn), loop)
-        conn.wait_finished(options.poll_interval)
+        await conn.wait_finished()
+        was_current = await loop.run_in_executor(None, registry.unregister, conn)
+        await _lifecycle(
+            handler,
+            "station_disconnected",
+            chargebox_id,
+            {"replaced": not was_current},
+        )
     except Exception:
         log.exception("%s: connection failed", chargebox_id)
         conn._abandon()
     finally:
-        conn.close_soon()
-        was_current = registry.unregister(conn)
-        payload = {"replaced": not was_current}
-        if loop.is_running():
-            # Waited for (a worker shutting down records it before the loop stops),
-            # but not for long: past that it is recorded when the thread gets to it.
-            done = asyncio.run_coroutine_threadsafe(
-                _lifecycle(handler, "station_disconnected", chargebox_id, payload), loop
-            )
-            with contextlib.suppress(concurrent.futures.TimeoutError):
-                done.result(DISCONNECT_WAIT)
-        else:  # the loop is gone (the process ends): recorded here, then
-            ctx = CallContext(chargebox_id, "", "station_disconnected")
-            handler.run_batch([StationCall(ctx, "station_disconnected", payload)])
+        if active is not None:
+            active.add(-1)
 
 
 async def _lifecycle(

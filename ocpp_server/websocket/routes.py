@@ -15,14 +15,13 @@ writes the ``101 Switching Protocols``):
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask, Response, request
 from flask_sock import Sock
 
 from .connection import HandOver, WebSocket
-from .endpoint import ConnectionOptions, StationVersion, serve_station
+from .endpoint import ActiveCount, ConnectionOptions, StationVersion, serve_station
 from .frames import FrameDispatcher, FrameHook
 from .registry import ConnectionRegistry
 
@@ -41,8 +40,8 @@ class WebSocketState:
     versions: dict[str, StationVersion] = field(default_factory=dict)
     #: set on shutdown (ocpp_server/shutdown.py): new stations are sent elsewhere
     draining: bool = False
-    #: connections whose handler thread has not returned yet (shutdown waits)
-    active: int = 0
+    #: connections whose disconnect is not recorded yet (shutdown waits for them)
+    active: ActiveCount = field(default_factory=ActiveCount)
 
     def preference(self) -> list[str]:
         """The served sub-protocols, most preferred first (the configured order)."""
@@ -142,23 +141,16 @@ def init_websocket(
                 )
         return None
 
-    active_lock = threading.Lock()
-
     def station(ws: WebSocket, chargebox_id: str) -> None:
-        with active_lock:
-            state.active += 1
-        try:
-            serve_station(
-                ws,
-                chargebox_id,
-                registry=state.registry,
-                versions=state.versions,
-                frame_sink=state.frames.emit if state.frames is not None else None,
-                options=state.options,
-            )
-        finally:
-            with active_lock:
-                state.active -= 1
+        serve_station(
+            ws,
+            chargebox_id,
+            registry=state.registry,
+            versions=state.versions,
+            frame_sink=state.frames.emit if state.frames is not None else None,
+            options=state.options,
+            active=state.active,
+        )
 
     # flask-sock's route() returns None, so register each rule separately.
     sock.route("/<chargebox_id>", bp=bp, endpoint="station")(station)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import http.client
 import json
+import threading
 
 import pytest
 import websockets
@@ -180,3 +182,22 @@ def test_the_ws_subprotocol_is_ocpp16(live_server, station_record):
             return ws.subprotocol
 
     assert run_async(scenario()) == "ocpp1.6"
+
+
+def _route_threads() -> int:
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
+def test_a_held_station_keeps_no_server_thread(
+    connect, create_site, create_station, live_server
+):
+    site = create_site("Kista")
+    ids = [f"HOLD-{n}" for n in range(8)]
+    for chargebox_id in ids:
+        create_station(site, chargebox_id)
+    with contextlib.ExitStack() as stack:
+        runners = [stack.enter_context(connect(c)) for c in ids]
+        # each connection is handed to the event loop and its route thread returns
+        assert eventually(lambda: _route_threads() == 0)
+        assert all(r.call(call.Heartbeat()).current_time for r in runners)
+        assert all(c in live_server.app.extensions["ocpp_websocket"].registry for c in ids)
