@@ -3,12 +3,14 @@
 Every value can be changed by an environment variable (docs/production.md) or by a
 command-line option, which wins over this file.
 
-Worker class: gthread (a thread per connection; each station's WebSocket holds one,
-idle, for its lifetime: the worker's OCPP event loop reads and writes the sockets).
-Measured against gevent with bench/ocpp_load.py (docs/production.md, "Worker class"):
-gthread answered more messages a second with a far lower p99, both at 500 paced
-stations and at 200 in a closed loop; gevent stays selectable with
-PORTAL_WORKER_CLASS=gevent (pip install gevent) for many idle stations per worker.
+Worker class: gthread. A thread serves an HTTP request, or a station's WebSocket
+handshake only: the connection then goes to the worker's OCPP event loop, which reads
+and writes every station socket, and the thread returns to the pool
+(ocpp_server/websocket/connection.py), so the thread count does not bound the
+stations a worker holds. Measured against gevent with bench/ocpp_load.py
+(docs/production.md, "Worker class"): gthread answered more messages a second with a
+far lower p99, both at 500 paced stations and at 200 in a closed loop; gevent stays
+selectable with PORTAL_WORKER_CLASS=gevent (pip install gevent).
 
 On SIGTERM (a stop, a deploy, `kill -HUP` of the master replacing its workers) a
 worker stops accepting and lets its stations go over OCPP_SHUTDOWN_SPREAD seconds
@@ -27,8 +29,8 @@ wsgi_app = "wsgi:app"
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000").split(",")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = os.environ.get("PORTAL_WORKER_CLASS", "gthread")
-# gthread: one thread per open connection, so at least the stations of a worker
-threads = int(os.environ.get("PORTAL_THREADS", "1200"))
+# gthread: requests and handshakes served at once (a held station keeps none)
+threads = int(os.environ.get("PORTAL_THREADS", "64"))
 # gevent: greenlets per worker
 worker_connections = int(os.environ.get("PORTAL_WORKER_CONNECTIONS", "10000"))
 backlog = 4096

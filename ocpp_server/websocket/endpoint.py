@@ -11,12 +11,14 @@ when the station comes and goes.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import os
 import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .calls import CallContext, Payload, StationCall
 from .central_system import BatchHandler, CentralSystemBase
@@ -34,6 +36,8 @@ from .loop import get_handlers, get_loop
 from .registry import ConnectionRegistry
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: seconds a connection waits for the handler thread to record its connect before
 #: it is held and read anyway
@@ -164,8 +168,7 @@ async def _serve(
             _lifecycle(handler, "station_connected", chargebox_id, {})
         )
         await asyncio.wait({marked}, timeout=CONNECT_WAIT)
-        # The registry's listeners may block (Redis): not on the loop.
-        previous = await loop.run_in_executor(None, registry.register, conn)
+        previous = await _on_registry(registry, registry.register, conn)
         if previous is not None:
             previous.replaced = True
             previous.close_soon(CLOSE_NORMAL, "Replaced by a new connection")
@@ -178,7 +181,7 @@ async def _serve(
             log.exception("%s: connection failed", chargebox_id)
             conn._abandon()
         await conn.wait_finished()
-        was_current = await loop.run_in_executor(None, registry.unregister, conn)
+        was_current = await _on_registry(registry, registry.unregister, conn)
         await _lifecycle(
             handler,
             "station_disconnected",
@@ -191,6 +194,32 @@ async def _serve(
     finally:
         if active is not None:
             active.add(-1)
+
+
+#: threads for the registry's listeners (Redis), apart from the loop's default
+#: executor, which a boot storm's first-contact work keeps busy (one pool a process)
+_registry_pools: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
+
+
+def _registry_pool() -> concurrent.futures.ThreadPoolExecutor:
+    pid = os.getpid()
+    if pid not in _registry_pools:
+        _registry_pools[pid] = concurrent.futures.ThreadPoolExecutor(4, "ocpp-registry")
+    return _registry_pools[pid]
+
+
+async def _on_registry(
+    registry: ConnectionRegistry,
+    change: Callable[[StationConnection], T],
+    conn: StationConnection,
+) -> T:
+    """``change(conn)``: at once on the loop if nobody listens to the registry,
+    else on a registry thread (a listener may block: Redis)."""
+    if not registry.listeners:
+        return change(conn)
+    return await asyncio.get_running_loop().run_in_executor(
+        _registry_pool(), change, conn
+    )
 
 
 async def _lifecycle(

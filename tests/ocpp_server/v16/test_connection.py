@@ -200,4 +200,6 @@ def test_a_held_station_keeps_no_server_thread(
         # each connection is handed to the event loop and its route thread returns
         assert eventually(lambda: _route_threads() == 0)
         assert all(r.call(call.Heartbeat()).current_time for r in runners)
-        assert all(c in live_server.app.extensions["ocpp_websocket"].registry for c in ids)
+        assert all(
+            c in live_server.app.extensions["ocpp_websocket"].registry for c in ids
+        )
