@@ -112,16 +112,20 @@ def serve_station(
     loop = get_loop()
 
     def connection() -> StationConnection:  # on the loop: its asyncio objects too
-        return StationConnection(
-            chargebox_id,
-            ws,
-            loop,
-            sock=sock,
-            frame_sink=frame_sink,
-            send_timeout=options.send_timeout,
-            close_timeout=options.close_timeout,
-            max_pending_frames=options.max_pending_frames,
-        )
+        try:
+            return StationConnection(
+                chargebox_id,
+                ws,
+                loop,
+                sock=sock,
+                frame_sink=frame_sink,
+                send_timeout=options.send_timeout,
+                close_timeout=options.close_timeout,
+                max_pending_frames=options.max_pending_frames,
+            )
+        except Exception:
+            sock.close()
+            raise
 
     if active is not None:
         active.add(1)
@@ -155,7 +159,13 @@ async def _serve(
 ) -> None:
     """One connection on the loop, from the handshake to its recorded disconnect."""
     loop = asyncio.get_running_loop()
-    conn = connection()
+    try:
+        conn = connection()
+    except Exception:
+        log.exception("connection failed")
+        if active is not None:
+            active.add(-1)
+        raise
     chargebox_id, handler = conn.chargebox_id, version.handler
     try:
         cp = version.charge_point(chargebox_id, conn, handler)
