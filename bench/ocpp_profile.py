@@ -176,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
 
         for sim in stations:
             current[0] = "connect"
-            handler.station_connected(sim.chargebox_id)
+            handler.station_connected(
+                CallContext(sim.chargebox_id, "connect", "connect"), {}
+            )
             send(
                 [
                     (

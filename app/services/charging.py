@@ -25,7 +25,15 @@ from app.models import (
     Station,
     utcnow,
 )
-from app.services import access_policies, events, schedule, signals, stations, tags
+from app.services import (
+    access_policies,
+    bulk_rows,
+    events,
+    schedule,
+    signals,
+    stations,
+    tags,
+)
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -254,10 +262,10 @@ def start_session(
     session = ChargingSession(**row)
     make_transient_to_detached(session)
     db.session.add(session)
-    events.record_event(
+    events.note_station_event(
         EventKind.STATUS,
         f"{outlet}: charging session {session.id} started",
-        station=station,
+        station,
         node_name=str(outlet),
         details={
             "tag": tag_text,
@@ -308,17 +316,19 @@ def record_meter_values(
             or sample.sampled_at > outlet.newest_sample_at
         ):
             outlet.newest_sample_at = sample.sampled_at
-        db.session.add(
-            MeterValue(
-                session_id=session.id if session else None,
-                outlet_id=outlet.id,
-                sampled_at=sample.sampled_at,
-                measurand=sample.measurand[:60],
-                value=sample.value,
-                unit=sample.unit[:12],
-                phase=sample.phase[:10],
-                context=sample.context[:30],
-            )
+        bulk_rows.queue(  # written with the batch's others, one statement
+            db.session(),
+            MeterValue,
+            {
+                "session_id": session.id if session else None,
+                "outlet_id": outlet.id,
+                "sampled_at": sample.sampled_at,
+                "measurand": sample.measurand[:60],
+                "value": sample.value,
+                "unit": sample.unit[:12],
+                "phase": sample.phase[:10],
+                "context": sample.context[:30],
+            },
         )
         reading = sample.kwh
         if (
@@ -351,9 +361,8 @@ def _sample_key(sample: MeterSample) -> tuple[datetime, str, str, str, float]:
 def _stored_samples(
     outlet: Outlet, samples: list[MeterSample]
 ) -> set[tuple[datetime, str, str, str, float]]:
-    """Return the keys of the outlet's samples taken at these samples' times: those
-    stored, and those added in this unit of work and not yet flushed (read from the
-    session, so looking for them does not flush every pending row first).
+    """Return the keys of the outlet's samples taken at these samples' times, those
+    queued in this unit of work included (written first: bulk_rows).
 
     A repeat has the time of a stored sample, so samples all newer than the
     outlet's newest stored one (the usual case: a station reports in time order)
@@ -362,20 +371,12 @@ def _stored_samples(
     newest = outlet.newest_sample_at
     if not times or newest is None or min(times) > newest:
         return set()
-    outlet_id = outlet.id
+    bulk_rows.write(db.session())
     with db.session.no_autoflush:
         rows = db.session.execute(
-            _SAMPLES_AT, {"outlet_id": outlet_id, "times": list(times)}
+            _SAMPLES_AT, {"outlet_id": outlet.id, "times": list(times)}
         )
-        keys = {tuple(row) for row in rows}
-    keys.update(
-        (value.sampled_at, value.measurand, value.phase, value.context, value.value)
-        for value in db.session.new
-        if isinstance(value, MeterValue)
-        and value.outlet_id == outlet_id
-        and value.sampled_at in times
-    )
-    return keys  # type: ignore[return-value]
+        return {tuple(row) for row in rows}  # type: ignore[misc]
 
 
 def stop_session(
@@ -396,10 +397,10 @@ def stop_session(
     authorization = authorize(station, tag_text) if tag_text else None
     session = find_session(station, session_id)
     if session is None:
-        events.record_event(
+        events.note_station_event(
             EventKind.STATUS,
             f"stop of unknown charging session {session_id}",
-            station=station,
+            station,
         )
         db.session.flush()
         return StopResult(None, authorization)
@@ -412,11 +413,11 @@ def stop_session(
     session.energy_kwh = round(max(0.0, session.meter_kwh - session.meter_start_kwh), 4)
     session.stop_reason = (reason or "")[:40]
     session.logged_at = utcnow()
-    events.record_event(
+    events.note_station_event(
         EventKind.STATUS,
         f"{session.outlet}: charging session {session.id} stopped, "
         f"{session.energy_kwh:.3f} kWh",
-        station=station,
+        station,
         node_name=str(session.outlet),
         details={"reason": reason, "tag": tag_text},
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.extensions import db
-from app.models import EventKind, EventLogEntry, Station, User
+from app.models import EventKind, EventLogEntry, Station, User, utcnow
+from app.services import bulk_rows
 
 
 def record_event(
@@ -20,16 +21,46 @@ def record_event(
 ) -> EventLogEntry:
     """Add an event log entry; a station's site scopes it."""
     entry = EventLogEntry(
-        kind=kind,
-        message=message,
-        station_id=station.id if station else None,
-        site_id=station.site_id if station else site_id,
-        user_id=user.id if user else None,
-        node_name=node_name or (station.chargebox_id if station else ""),
-        details=details,
+        **_row(kind, message, station, user, site_id, node_name, details)
     )
     db.session.add(entry)
     return entry
+
+
+def note_station_event(
+    kind: EventKind,
+    message: str,
+    station: Station,
+    *,
+    node_name: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Add an event log entry of what a station reported, as `record_event` does,
+    written in bulk with the batch's others (bulk_rows): for the station messages,
+    where nobody reads the entry back in the same unit of work."""
+    row = _row(kind, message, station, None, None, node_name, details)
+    row["occurred_at"] = utcnow()
+    bulk_rows.queue(db.session(), EventLogEntry, row)
+
+
+def _row(
+    kind: EventKind,
+    message: str,
+    station: Station | None,
+    user: User | None,
+    site_id: int | None,
+    node_name: str,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "message": message,
+        "station_id": station.id if station else None,
+        "site_id": station.site_id if station else site_id,
+        "user_id": user.id if user else None,
+        "node_name": node_name or (station.chargebox_id if station else ""),
+        "details": details,
+    }
 
 
 def record_login(user: User, address: str | None) -> EventLogEntry:

@@ -234,7 +234,7 @@ def mark_connected(station: Station, *, endpoint: str | None = None) -> bool:
         station.endpoint_address = endpoint[:255]
     if not was_online:
         alarms.resolve_alarms(station=station, kinds=(AlarmKind.NO_NETWORK,))
-        events.record_event(EventKind.CONNECTED, "station connected", station=station)
+        events.note_station_event(EventKind.CONNECTED, "station connected", station)
         signals.announce(
             db.session(), signals.station_connected, station_id=station.id, booted=False
         )
@@ -245,8 +245,8 @@ def mark_disconnected(station: Station) -> None:
     """Note that the station's connection closed."""
     if station.online:
         station.online = False
-        events.record_event(
-            EventKind.DISCONNECTED, "station disconnected", station=station
+        events.note_station_event(
+            EventKind.DISCONNECTED, "station disconnected", station
         )
         signals.announce(
             db.session(), signals.station_disconnected, station_id=station.id
@@ -261,10 +261,10 @@ def record_boot(station: Station, info: BootInfo) -> BootResult:
     station.serial_number = (info.serial_number or "")[:50]
     station.firmware_version = (info.firmware_version or "")[:50]
     mark_connected(station)
-    events.record_event(
+    events.note_station_event(
         EventKind.BOOT,
         f"boot: {info.vendor} {info.model}, firmware {info.firmware_version or '?'}",
-        station=station,
+        station,
     )
     status = (
         BootStatus.ACCEPTED
@@ -316,7 +316,7 @@ def record_status(
         outlet_of(station, outlet_number) if outlet_number != STATION_LEVEL else None
     )
     node = str(outlet) if outlet else station.chargebox_id
-    events.record_event(
+    events.note_station_event(
         EventKind.STATUS,
         f"{node}: {status.value}" + (f" ({error_code})" if error_code else ""),
         station=station,
@@ -414,7 +414,7 @@ def record_firmware_status(station: Station, status: str) -> None:
     """Note a firmware update's progress (Downloading, Installed, …)."""
     station.firmware_status = status[:40]
     mark_connected(station)
-    events.record_event(EventKind.FIRMWARE, f"firmware: {status}", station=station)
+    events.note_station_event(EventKind.FIRMWARE, f"firmware: {status}", station)
     db.session.flush()
 
 
@@ -422,9 +422,7 @@ def record_diagnostics_status(station: Station, status: str) -> None:
     """Note a diagnostics upload's progress (Uploaded, UploadFailed, …)."""
     station.diagnostics_status = status[:40]
     mark_connected(station)
-    events.record_event(
-        EventKind.DIAGNOSTICS, f"diagnostics: {status}", station=station
-    )
+    events.note_station_event(EventKind.DIAGNOSTICS, f"diagnostics: {status}", station)
     db.session.flush()
 
 
@@ -440,10 +438,10 @@ def record_data_transfer(
 ) -> DataTransferStatus:
     """Log a vendor-specific message; no vendor extension is known to the portal yet."""
     mark_connected(station)
-    events.record_event(
+    events.note_station_event(
         EventKind.DATA_TRANSFER,
         f"data transfer from vendor {vendor_id[:255]}",
-        station=station,
+        station,
         details={"message_id": message_id, "data": (data or "")[:2000]},
     )
     db.session.flush()

@@ -43,6 +43,9 @@ def get_settings() -> SystemSettings:
         settings = SystemSettings(id=1)
         db.session.add(settings)
         db.session.flush()
+    # Held for the session's life: its identity map holds objects only weakly, so
+    # every station message would read the row again. A commit still expires it.
+    db.session.info["system_settings"] = settings
     return settings
 
 
