@@ -33,6 +33,8 @@ class Row:
     client_cpu: float = 0.0
     other_cpu: float = 0.0
     log_tracebacks: int = 0
+    #: server CPU seconds from before the first connect until settled (storm)
+    storm_cpu_s: float = 0.0
     commands: str = ""  #: the command round trip across workers, if measured
 
     @property
@@ -179,5 +181,7 @@ def print_storm(r: Row, concurrency: int) -> None:
         f"(ramp with the first messages {r.ramp_s:.1f} s); "
         f"every first-contact configuration stored after {stored}; "
         f"errors {r.error_count}{f' ({errors})' if errors else ''}; "
-        f"tracebacks in the server log {r.log_tracebacks}; peak RSS {r.rss_mb:.0f} MB"
+        f"tracebacks in the server log {r.log_tracebacks}; peak RSS {r.rss_mb:.0f} MB; "
+        f"server CPU {r.storm_cpu_s:.1f} s "
+        f"({r.storm_cpu_s / max(1, r.stations) * 1000:.1f} ms per station)"
     )

@@ -48,7 +48,10 @@ def run_load(
     clients: list[tuple[subprocess.Popen[bytes], LineReader]] = []
     ramp_timeout = args.ramp_timeout or 60 + args.stations / 25
     spy: subprocess.Popen[bytes] | None = None
+    storm_cpu0 = cpu_seconds(server.pids())
     try:
+        if args.storm:  # the storm is what is sampled (there is no window)
+            spy = start_py_spy(args.py_spy, server.worker_pid(), profile)
         for number, first in enumerate(range(0, args.stations, per_client)):
             process = spawn(
                 [
@@ -86,6 +89,9 @@ def run_load(
             row.ramp_s = max(row.ramp_s, ready["ramp_s"])
             row.boot_s = max(row.boot_s, ready.get("boot_s", 0.0))
         row.settle_s = server.wait_settled(row.booted, SETTLE_TIMEOUT)
+        row.storm_cpu_s = cpu_seconds(server.pids()) - storm_cpu0
+        if spy is not None and args.storm:
+            spy.send_signal(signal.SIGINT)
         if row.settle_s is None:
             print(
                 f"  {server.name}: first-contact configuration not all stored after "
@@ -104,7 +110,8 @@ def run_load(
         time.sleep(max(0.0, t0 - time.time()))
         if probe is not None:
             probe.start(t1, args.stations, args.command_rate)
-        spy = start_py_spy(args.py_spy, server.worker_pid(), profile)
+        if not args.storm:
+            spy = start_py_spy(args.py_spy, server.worker_pid(), profile)
         cpu0, busy0 = cpu_seconds(server.pids()), machine_busy_seconds()
         time.sleep(max(0.0, t1 - time.time()))
         row.server_cpu = (cpu_seconds(server.pids()) - cpu0) / args.duration

@@ -28,6 +28,7 @@ from app.services.load_management.stations import (
     apply_schedule,
     apply_windows,
     resend_station,
+    resend_stations,
     send_cap_profiles,
     verify_profiles,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "init_app",
     "rebalance_site",
     "resend_station",
+    "resend_stations",
     "send_cap_profiles",
     "share_capacity",
     "verify_profiles",

@@ -11,7 +11,7 @@ from flask import Flask
 
 from app.services import background, schedule, signals
 from app.services.load_management.sites import apply_site, managed_sites
-from app.services.load_management.stations import apply_rule_change, resend_station
+from app.services.load_management.stations import apply_rule_change, resend_stations
 
 
 def _app(sender: Any) -> Flask | None:
@@ -28,29 +28,32 @@ def _on_session_event(sender: Any, **data: Any) -> None:
     background.submit(app, apply_site, site_id)
 
 
-#: stations whose resend is queued and not yet started: a station that connects
-#: and boots announces itself twice, a fleet that reconnects thousands of times at
-#: once; each station's resend is queued once (it reads the station when it starts)
-_resends_queued: set[int] = set()
+#: per app, the stations whose resend waits for the next drain: a station that
+#: connects and boots announces itself twice, a fleet that reconnects thousands of
+#: times at once; one drain at a time is queued, and it takes every station waiting
+#: when it starts (resend_stations reads them in a few statements, not each alone)
+_resends_waiting: dict[Flask, set[int]] = {}
+_drains_queued: set[Flask] = set()
 _resends_lock = threading.Lock()
 
 
-def _resend(station_id: int) -> int:
+def _drain_resends(app: Flask) -> int:
     with _resends_lock:
-        _resends_queued.discard(station_id)
-    return resend_station(station_id)
+        station_ids = _resends_waiting.pop(app, set())
+        _drains_queued.discard(app)
+    return resend_stations(station_ids)
 
 
 def _on_station_connected(sender: Any, **data: Any) -> None:
     app = _app(sender)
     if app is None:
         return
-    station_id = data["station_id"]
     with _resends_lock:
-        if station_id in _resends_queued:
+        _resends_waiting.setdefault(app, set()).add(data["station_id"])
+        if app in _drains_queued:
             return
-        _resends_queued.add(station_id)
-    background.submit(app, _resend, station_id)
+        _drains_queued.add(app)
+    background.submit(app, _drain_resends, app)
 
 
 def _on_rules_changed(sender: Any, **data: Any) -> None:

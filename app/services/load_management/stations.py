@@ -4,11 +4,12 @@ re-send on (re)connect, the check of what a station applies, and the schedule jo
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import OutletAllocation, OutletSchedule, OutletStatus, Station
@@ -110,6 +111,35 @@ def resend_station(station_id: int) -> int:
                 Push(station.id, outlet.number, allocation.session_id, row[0])
             )
             sent += 1
+    return sent
+
+
+#: stations read at once by resend_stations (bounds its statements' parameters)
+RESEND_CHUNK = 500
+
+
+def resend_stations(station_ids: Collection[int]) -> int:
+    """Re-send everything the schedule has for stations that (re)connected.
+
+    A fleet that reconnects at once is read in chunks: the stations with their
+    outlets, and the rules that reach any of them, in one statement each; only a
+    station that a rule or a managed site reaches is re-sent to (resend_station)."""
+    ids = sorted(set(station_ids))
+    sent = 0
+    for first in range(0, len(ids), RESEND_CHUNK):
+        chunk = db.session.scalars(
+            select(Station)
+            .where(Station.id.in_(ids[first : first + RESEND_CHUNK]))
+            .where(Station.online.is_(True))
+            .options(selectinload(Station.outlets))
+        ).all()
+        managed = {
+            s.id for s in chunk if s.site_id is not None and _is_managed(s.site_id)
+        }
+        ruled = schedule.stations_with_rules(s for s in chunk if s.id not in managed)
+        for station in chunk:
+            if station.id in managed or station.id in ruled:
+                sent += resend_station(station.id)
     return sent
 
 

@@ -51,6 +51,7 @@ from app.services.schedule.rules import (
     describe,
     has_rules,
     node_rules,
+    stations_with_rules,
     zone,
 )
 from app.services.schedule.week import DayPlan, Segment, week_view
@@ -92,6 +93,7 @@ __all__ = [
     "set_capacity",
     "set_priority",
     "start_refusal",
+    "stations_with_rules",
     "week_view",
     "zone",
 ]

@@ -148,10 +148,19 @@ def node_rules(user: User, ref: NodeRef) -> list[ScheduleRule]:
 
 def has_rules(station: Station) -> bool:
     """Tell whether any rule reaches the station or its outlets."""
-    refs = {r for outlet in station.outlets for r in chain(outlet)} | set(
-        chain(station)
-    )
-    return any(rules_on(sorted(refs, key=str)).values())
+    return station.id in stations_with_rules([station])
+
+
+def stations_with_rules(stations: Iterable[Station]) -> set[int]:
+    """The ids of the stations that a rule reaches (on them, an outlet of theirs,
+    their floor or site), in one query."""
+    refs_of = {
+        station.id: {r for outlet in station.outlets for r in chain(outlet)}
+        | set(chain(station))
+        for station in stations
+    }
+    found = rules_on(sorted(set().union(*refs_of.values()), key=str))
+    return {sid for sid, refs in refs_of.items() if any(found.get(r) for r in refs)}
 
 
 def _in_range(rule: ScheduleRule, moment: time) -> bool:

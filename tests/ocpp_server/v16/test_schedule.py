@@ -196,6 +196,24 @@ def test_a_reconnecting_station_gets_its_profiles_again(connect, site_station, a
         assert again.cp.composite_limit(1) == 20.0
 
 
+def test_of_stations_connecting_together_only_those_a_rule_reaches_get_profiles(
+    connect, site_station, create_site, create_station, admin
+):
+    other = create_station(create_site("Depot"), "CP-9", access=AccessRule.OPEN)
+    cap = schedule.RuleInput(
+        RuleKind.CAP, days=ALL_DAYS, start=time(0), end=time(0), limit_a=20.0
+    )
+    _rule(admin, _site(site_station), cap)
+    background.wait_idle()
+    with (
+        connect(site_station.chargebox_id) as ruled,
+        connect(other.chargebox_id) as free,
+    ):
+        assert wait_for(lambda: ruled.cp.profile(1, TX_DEFAULT_1))
+        background.wait_idle()
+        assert "SetChargingProfile" not in free.cp.names()
+
+
 def test_the_schedule_job_re_sends_profiles_the_station_lost(
     connect, site_station, admin
 ):
