@@ -393,7 +393,6 @@ def store_configuration(
         for key, row in existing.items():
             if key not in reported:
                 station.config_keys.remove(row)
-    db.session.flush()
 
 
 def record_config_change(station: Station, key: str, value: str) -> None:

@@ -35,7 +35,7 @@ from app.extensions import db
 from app.models import ChargingSession, Station, utcnow
 from app.services import charging, stations
 from ocpp_server.v16 import translate
-from ocpp_server.websocket.calls import CallContext, CallOutcome, Payload, StationCall
+from ocpp_server.websocket.calls import CallContext, Payload, StationCall
 from ocpp_server.websocket.loop import Outcome
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,12 @@ class PortalStationHandler:
                 self._seen.pop(chargebox_id, None)
                 if isinstance(exc, SecurityError):
                     raise
-                log.exception("%s: message failed, station will retry", chargebox_id)
+                if _database_unavailable(exc):  # not the message's fault: no trace
+                    log.warning("%s: database unavailable: %s", chargebox_id, exc)
+                else:
+                    log.exception(
+                        "%s: message failed, station will retry", chargebox_id
+                    )
                 raise InternalError(
                     description="The central system could not store this"
                 ) from exc
@@ -287,34 +292,26 @@ class PortalStationHandler:
         self._seen.pop(ctx.chargebox_id, None)
         self._run(ctx, stations.mark_disconnected)
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
-        """Store the key table the station sent on first contact; False when the
-        database could not take it now (the first-contact queue tries again)."""
-        result = translate.to_result(outcome)
+    def configuration_received(self, ctx: CallContext, payload: Payload) -> None:
+        """Store the key table the station sent on first contact
+        (``payload["outcome"]``), batched with the station messages: a storm's
+        first contacts share their units of work."""
+        result = translate.to_result(payload["outcome"])
         if not result.ok:
             log.warning(
-                "%s: configuration not fetched: %s", chargebox_id, result.status
+                "%s: configuration not fetched: %s", ctx.chargebox_id, result.status
             )
-            return True
+            return
         keys = [
             stations.ConfigKey(k["key"], k["value"], bool(k["readonly"]))
             for k in result.data["keys"]
         ]
-        with self._app.app_context():
-            try:
-                station = stations.find_station(chargebox_id)
-                if station is not None:
-                    stations.store_configuration(
-                        station, keys, result.data["unknown_keys"]
-                    )
-                    db.session.commit()
-            except Exception as exc:
-                db.session.rollback()
-                if not _database_unavailable(exc):
-                    raise
-                log.warning("%s: configuration not stored yet: %s", chargebox_id, exc)
-                return False
-        return True
+        self._run(
+            ctx,
+            lambda station: stations.store_configuration(
+                station, keys, result.data["unknown_keys"]
+            ),
+        )
 
 
 @dataclass

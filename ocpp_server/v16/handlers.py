@@ -24,7 +24,7 @@ from typing import Protocol
 
 from ocpp.v16 import call_result
 
-from ocpp_server.websocket.calls import CallContext, CallOutcome, Payload, StationCall
+from ocpp_server.websocket.calls import CallContext, Payload, StationCall
 from ocpp_server.websocket.loop import Outcome
 
 __all__ = ["CallContext", "Payload", "StationCall", "StationHandler"]
@@ -76,6 +76,7 @@ class StationHandler(Protocol):
     # Lifecycle -----------------------------------------------------------
     def station_connected(self, ctx: CallContext, payload: Payload) -> None: ...
     def station_disconnected(self, ctx: CallContext, payload: Payload) -> None: ...
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
-        """Store what the first-contact fetch returned; False: try again later."""
+    def configuration_received(self, ctx: CallContext, payload: Payload) -> None:
+        """Store what the first-contact fetch returned (``payload["outcome"]``),
+        run like a station message; raising InternalError: try again later."""
         ...

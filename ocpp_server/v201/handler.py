@@ -18,7 +18,7 @@ from ocpp.v201 import call_result
 from app.models import Station, utcnow
 from app.services import charging, station_reports, stations, transactions
 from ocpp_server.v16.handler import PortalStationHandler
-from ocpp_server.websocket.calls import CallContext, CallOutcome, Payload
+from ocpp_server.websocket.calls import CallContext, Payload
 
 from . import calls, translate
 
@@ -182,11 +182,11 @@ class PortalStationHandler201(PortalStationHandler):
 
     # Lifecycle ----------------------------------------------------------------
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
+    def configuration_received(self, ctx: CallContext, payload: Payload) -> None:
         """The answer to the first-contact GetBaseReport: the table itself comes in
-        NotifyReport messages; only a refusal is worth a line in the log. Nothing
-        to try again: True."""
-        result = calls.to_result(outcome)
+        NotifyReport messages; only a refusal is worth a line in the log."""
+        result = calls.to_result(payload["outcome"])
         if not result.ok:
-            log.warning("%s: base report not fetched: %s", chargebox_id, result.status)
-        return True
+            log.warning(
+                "%s: base report not fetched: %s", ctx.chargebox_id, result.status
+            )

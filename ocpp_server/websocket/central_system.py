@@ -47,7 +47,12 @@ from ocpp.charge_point import (
     serialize_as_dict,
     snake_to_camel_case,
 )
-from ocpp.exceptions import FormatViolationError, InternalError, OCPPError
+from ocpp.exceptions import (
+    FormatViolationError,
+    InternalError,
+    OCPPError,
+    SecurityError,
+)
 from ocpp.messages import Call, CallError, CallResult, MessageType, unpack
 from ocpp.routing import after, on
 
@@ -56,6 +61,7 @@ from .calls import (
     CallContext,
     CallOutcome,
     CallStatus,
+    Payload,
     StationCall,
     Transport,
     TransportClosed,
@@ -82,9 +88,11 @@ class BatchHandler(Protocol):
         (None, exception) per call. Must not raise."""
         ...
 
-    def configuration_received(self, chargebox_id: str, outcome: CallOutcome) -> bool:
-        """Take the answer to the first-contact call (in a worker thread); False
-        when it could not be stored now (the first-contact queue tries again)."""
+    # Run through ``run_batch`` like a station message (a StationCall method):
+    def configuration_received(self, ctx: CallContext, payload: Payload) -> None:
+        """Take the answer to the first-contact call (``payload["outcome"]``);
+        raising InternalError when it could not be stored now (the first-contact
+        queue tries again)."""
         ...
 
 
@@ -496,10 +504,18 @@ class CentralSystemBase(ChargePoint):  # type: ignore[misc]
         )
         if outcome.status is CallStatus.TIMEOUT:
             return False
-        stored: bool = await asyncio.to_thread(
-            self.handler.configuration_received, self.id, outcome
-        )
-        return stored
+        ctx = CallContext(self.id, "", "configuration_received")
+        try:
+            await get_handlers().run(
+                self.handler.run_batch,
+                StationCall(ctx, "configuration_received", {"outcome": outcome}),
+            )
+        except SecurityError:
+            return True  # removed meanwhile: nothing to store
+        except InternalError as exc:
+            log.warning("%s: first-contact answer not stored yet: %s", self.id, exc)
+            return False
+        return True
 
     def _delegating(
         self, action: str, method_name: str

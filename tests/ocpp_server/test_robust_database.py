@@ -36,12 +36,14 @@ from app.models import (
     Protocol,
     RfidTag,
     Role,
+    StationConfigKey,
     User,
 )
 from app.services import topology
 from ocpp_server.v15.routes import RULE as SOAP_RULE
 from ocpp_server.v15.wsdl import CS_NS
 from ocpp_server.v16.handlers import CallContext, StationCall
+from ocpp_server.websocket.calls import CallOutcome, CallStatus
 from tests.conftest import LiveServer
 from tests.ocpp_server.robust_postgres import PrivatePostgres
 from tests.ocpp_server.v15.conftest import ENV, envelope, post
@@ -303,6 +305,38 @@ def test_a_batch_that_finds_sqlite_locked_is_refused_at_once_not_one_by_one(
     assert [type(error) for _, error in outcomes] == [InternalError] * 3
     assert len(waits) == 1  # one wait for the lock, not one per message
     assert [error for _, error in handler.run_batch(calls)] == [None] * 3
+
+
+def test_a_first_contact_answer_that_finds_sqlite_locked_is_refused_without_a_trace(
+    sqlite_portal: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first-contact queue tries again later (an InternalError) and the log has
+    a warning line, not a traceback; the next try stores the table."""
+    app = sqlite_portal.app
+    handler = app.extensions["ocpp16"].handler
+    answer = call_result.GetConfiguration(
+        configuration_key=[
+            {"key": "HeartbeatInterval", "readonly": False, "value": "60"}
+        ]
+    )
+    outcome = CallOutcome(CallStatus.ACCEPTED, "GetConfiguration", response=answer)
+    stored = StationCall(
+        CallContext(STATION_16, "", "configuration_received"),
+        "configuration_received",
+        {"outcome": outcome},
+    )
+    lock = _lock(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    try:
+        [(_, error)] = handler.run_batch([stored])
+    finally:
+        lock.rollback()
+        lock.close()
+    assert isinstance(error, InternalError)
+    assert not [r for r in caplog.records if r.exc_info]
+    assert handler.run_batch([stored]) == [(None, None)]
+    with app.app_context():
+        keys = db.session.scalars(select(StationConfigKey.key)).all()
+    assert keys == ["HeartbeatInterval"]
 
 
 def test_a_locked_sqlite_database_is_a_soap_fault_for_ocpp15(
