@@ -66,7 +66,8 @@ def raise_alarm(
     subject: str | None = None,
     node_name: str | None = None,
 ) -> Alarm:
-    """Raise an alarm on a node, or refresh the active one of the same kind there."""
+    """Raise an alarm on a node, or refresh the active one of the same kind there
+    (flushed at once: resolve_alarms reads the database without flushing)."""
     subject = subject or subject_of(station, outlet)
     text = description or str(DESCRIPTIONS[kind])
     alarm = _active(kind, subject)
@@ -101,19 +102,25 @@ def resolve_alarms(
     kinds: tuple[AlarmKind, ...] | None = None,
     subject: str | None = None,
 ) -> list[Alarm]:
-    """Move the node's active alarms (of the given kinds) to history as resolved."""
+    """Move the node's active alarms (of the given kinds) to history as resolved.
+
+    Read without flushing the unit of work first (a storm of reconnecting stations
+    would flush once per station): raise_alarm flushes every alarm it adds, so the
+    database holds them all, and one resolved in memory but not yet written still
+    reads as active there, so the state in memory decides."""
     subject = subject or subject_of(station, outlet)
     stmt = select(Alarm).where(
         Alarm.subject == subject, Alarm.state == AlarmState.ACTIVE
     )
     if kinds:
         stmt = stmt.where(Alarm.kind.in_(kinds))
-    resolved = list(db.session.scalars(stmt))
+    with db.session.no_autoflush:
+        found = db.session.scalars(stmt).all()
+    resolved = [alarm for alarm in found if alarm.state is AlarmState.ACTIVE]
     now = utcnow()
     for alarm in resolved:
         alarm.state = AlarmState.RESOLVED
         alarm.ended_at = now
-    db.session.flush()
     return resolved
 
 

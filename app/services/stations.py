@@ -94,6 +94,11 @@ _WITH_OUTLETS = (
     .where(Station.chargebox_id.in_(bindparam("chargebox_ids", expanding=True)))
     .options(selectinload(Station.outlets))
 )
+_WITH_CONFIGURATION = (
+    select(Station)
+    .where(Station.id.in_(bindparam("ids", expanding=True)))
+    .options(selectinload(Station.config_keys))
+)
 
 
 def find_station(chargebox_id: str) -> Station | None:
@@ -101,11 +106,23 @@ def find_station(chargebox_id: str) -> Station | None:
     return db.session.scalars(_BY_IDENTITY, {"chargebox_id": chargebox_id}).first()
 
 
-def find_stations(chargebox_ids: Collection[str]) -> dict[str, Station]:
+def find_stations(
+    chargebox_ids: Collection[str], *, with_configuration: Collection[str] = ()
+) -> dict[str, Station]:
     """The registered stations among these identities, with their outlets, by
-    chargebox id: what a batch of their messages reads, in two statements."""
-    found = db.session.scalars(_WITH_OUTLETS, {"chargebox_ids": list(chargebox_ids)})
-    return {station.chargebox_id: station for station in found}
+    chargebox id: what a batch of their messages reads, in two statements. Those in
+    ``with_configuration`` come with their key tables too (one more statement):
+    a boot and a first-contact answer read them."""
+    found = {
+        station.chargebox_id: station
+        for station in db.session.scalars(
+            _WITH_OUTLETS, {"chargebox_ids": list(chargebox_ids)}
+        )
+    }
+    ids = [found[c].id for c in with_configuration if c in found]
+    if ids:
+        db.session.scalars(_WITH_CONFIGURATION, {"ids": ids}).all()
+    return found
 
 
 def admit_station(
@@ -251,7 +268,6 @@ def mark_disconnected(station: Station) -> None:
         signals.announce(
             db.session(), signals.station_disconnected, station_id=station.id
         )
-        db.session.flush()
 
 
 def record_boot(station: Station, info: BootInfo) -> BootResult:
@@ -275,7 +291,6 @@ def record_boot(station: Station, info: BootInfo) -> BootResult:
     signals.announce(
         db.session(), signals.station_connected, station_id=station.id, booted=True
     )
-    db.session.flush()
     return BootResult(status, station.heartbeat_interval, utcnow(), first_contact)
 
 

@@ -55,7 +55,10 @@ class PortalStationHandler:
     def run_batch(self, calls: Sequence[StationCall]) -> list[Outcome]:
         if len(calls) > 1:
             with self._app.app_context():
-                batch = _Batch({call.ctx.chargebox_id for call in calls})
+                batch = _Batch(
+                    {call.ctx.chargebox_id for call in calls},
+                    {c.ctx.chargebox_id for c in calls if c.method in _READ_KEY_TABLE},
+                )
                 self._local.batch = batch
                 try:
                     results = [self._dispatch(call) for call in calls]
@@ -314,11 +317,17 @@ class PortalStationHandler:
         )
 
 
+#: the calls that read the station's key table (a boot: is it the first contact?)
+_READ_KEY_TABLE = frozenset({"boot_notification", "configuration_received"})
+
+
 @dataclass
 class _Batch:
     """What a handler thread holds while it runs a batch."""
 
     chargebox_ids: set[str]
+    #: the stations whose key table a call of the batch reads (_READ_KEY_TABLE)
+    reading_key_table: set[str] = field(default_factory=set)
     # chargebox id -> last seen to remember once committed (None: forget)
     seen: dict[str, datetime | None] = field(default_factory=dict)
     _stations: dict[str, Station] | None = None
@@ -328,7 +337,9 @@ class _Batch:
         """The station, its outlets and running sessions loaded with those of the
         whole batch on first need (a batch of coalesced heartbeats needs none)."""
         if self._stations is None:
-            self._stations = stations.find_stations(self.chargebox_ids)
+            self._stations = stations.find_stations(
+                self.chargebox_ids, with_configuration=self.reading_key_table
+            )
             # held here: the session's identity map keeps them only weakly
             self._sessions = charging.running_sessions(
                 [station.id for station in self._stations.values()]

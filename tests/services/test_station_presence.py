@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import Alarm, AlarmKind, AlarmState, OutletStatus, utcnow
-from app.services import stations
+from app.services import alarms, stations
 
 
 @pytest.fixture
@@ -106,3 +106,10 @@ def test_a_station_level_fault_is_resolved_by_a_healthy_station_report(station):
     stations.record_status(station, 0, OutletStatus.AVAILABLE)
     alarm = db.session.scalars(select(Alarm)).one()
     assert alarm.state is AlarmState.RESOLVED
+
+
+def test_an_alarm_resolved_but_not_yet_written_is_not_resolved_again(station):
+    alarm = alarms.raise_alarm(AlarmKind.NO_NETWORK, station=station)
+    resolved = alarms.resolve_alarms(station=station, kinds=(AlarmKind.NO_NETWORK,))
+    assert resolved == [alarm] and alarm in db.session.dirty  # not flushed
+    assert alarms.resolve_alarms(station=station) == []

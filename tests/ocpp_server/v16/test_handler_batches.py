@@ -164,6 +164,44 @@ def test_a_batch_reads_its_stations_together(app, handler, registered):
     assert len(station_reads) == 1
 
 
+def _lifecycle(chargebox_id: str, method: str, payload: dict[str, Any]) -> StationCall:
+    return StationCall(CallContext(chargebox_id, "", method), method, payload)
+
+
+def _executions(statements: list[Any], prefix: str) -> int:
+    return len({id(s[4]) for s in statements if s[2].lstrip().startswith(prefix)})
+
+
+def test_a_batch_of_reconnects_writes_its_stations_in_one_execution(
+    app, handler, registered
+):
+    """A reconnecting station looks for its "no network" alarm without flushing the
+    others: the stations' updates wait for the commit, all in one execution."""
+    statements = _engine_events(
+        "before_cursor_execute",
+        lambda: handler.run_batch(
+            [_lifecycle(cb, "station_connected", {}) for cb in IDS]
+        ),
+    )
+    assert _executions(statements, "UPDATE station SET") == 1
+    db.session.rollback()
+    assert all(db.session.get(Station, s.id).online for s in registered)
+
+
+def test_a_batch_of_boots_reads_the_stations_key_tables_together(
+    app, handler, registered
+):
+    boot = {"charge_point_vendor": "ACME", "charge_point_model": "W"}
+    statements = _engine_events(
+        "before_cursor_execute",
+        lambda: handler.run_batch(
+            [_lifecycle(cb, "boot_notification", boot) for cb in IDS]
+        ),
+    )
+    assert _executions(statements, "SELECT station_config_key") == 1
+    assert _executions(statements, "UPDATE station SET") == 1
+
+
 def test_a_message_that_fails_in_a_batch_fails_alone(
     app, handler, registered, monkeypatch
 ):
