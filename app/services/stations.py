@@ -125,6 +125,37 @@ def find_stations(
     return found
 
 
+# Built once: a connection's handshake reads these only (admit_connection).
+_ADMISSION = select(
+    Station.auth_password_hash, Station.protocol, Station.registration
+).where(Station.chargebox_id == bindparam("chargebox_id"))
+
+
+def admit_connection(
+    chargebox_id: str, password: str | None, *, protocol: Protocol, address: str | None
+) -> Admission:
+    """admit_station for a connection's handshake, committed: the same decision.
+    The common case, a registered station that still speaks ``protocol`` and brings
+    its password if it has one, is one row read and nothing written (a fleet
+    reconnecting at once is admitted thousands of times in seconds); anything else
+    is admit_station's."""
+    row = db.session.execute(_ADMISSION, {"chargebox_id": chargebox_id}).first()
+    if (
+        row is not None
+        and row.protocol is protocol
+        and (
+            not row.auth_password_hash
+            or (password and check_password_hash(row.auth_password_hash, password))
+        )
+    ):
+        if row.registration is RegistrationState.PENDING:
+            return Admission.PENDING
+        return Admission.ACCEPTED
+    result = admit_station(chargebox_id, password, protocol=protocol, address=address)
+    db.session.commit()
+    return result.admission
+
+
 def admit_station(
     chargebox_id: str, password: str | None, *, protocol: Protocol, address: str | None
 ) -> AdmissionResult:

@@ -76,11 +76,10 @@ def admitter(protocol: Protocol) -> Admitter:
     def admit(
         chargebox_id: str, password: str | None, address: str | None
     ) -> int | None:
-        result = stations.admit_station(
+        admission = stations.admit_connection(
             chargebox_id, password, protocol=protocol, address=address
         )
-        db.session.commit()
-        return _REFUSALS.get(result.admission)
+        return _REFUSALS.get(admission)
 
     return admit
 

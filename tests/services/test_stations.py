@@ -15,8 +15,11 @@ from app.models import (
     AlarmKind,
     AlarmState,
     ConnectPolicy,
+    EventKind,
+    EventLogEntry,
     OutletStatus,
     Protocol,
+    RegistrationState,
     Station,
     utcnow,
 )
@@ -181,3 +184,61 @@ def test_a_station_that_changes_protocol_gets_its_commands_in_the_new_one(statio
         "000004082", None, protocol=Protocol.OCPP15_SOAP, address=None
     )
     assert station.protocol is Protocol.OCPP15_SOAP
+
+
+# -- the handshake's admission (admit_connection): admit_station's decision ----
+
+
+def _connect(chargebox_id: str, password: str | None = None, protocol=None):
+    return stations.admit_connection(
+        chargebox_id,
+        password,
+        protocol=protocol or Protocol.OCPP16_JSON,
+        address="127.0.0.1",
+    )
+
+
+def test_a_known_station_connecting_is_admitted_on_one_row_read(station):
+    statements: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert _connect("000004082") is Admission.ACCEPTED
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert [s.split()[0] for s in statements] == ["SELECT"]
+
+
+def test_a_pending_station_connecting_is_pending(station):
+    station.registration = RegistrationState.PENDING
+    db.session.commit()
+    assert _connect("000004082") is Admission.PENDING
+
+
+def test_a_station_connecting_with_a_wrong_password_is_refused_and_logged(station):
+    station.auth_password_hash = generate_password_hash("a-long-station-pass")
+    db.session.commit()
+    assert _connect("000004082", "wrong") is Admission.BAD_PASSWORD
+    assert _connect("000004082") is Admission.BAD_PASSWORD
+    assert _connect("000004082", "a-long-station-pass") is Admission.ACCEPTED
+    db.session.rollback()  # what the refusals wrote was committed
+    refused = db.session.scalars(
+        select(EventLogEntry).where(EventLogEntry.kind == EventKind.REJECTED)
+    ).all()
+    assert len(refused) == 2
+
+
+def test_a_station_connecting_in_the_other_protocol_is_switched_to_it(station):
+    assert _connect("000004082", protocol=Protocol.OCPP201_JSON) is Admission.ACCEPTED
+    db.session.rollback()
+    assert db.session.get(Station, station.id).protocol is Protocol.OCPP201_JSON
+
+
+def test_an_unknown_station_connecting_is_refused_with_its_alarm(app):
+    assert _connect("NOBODY") is Admission.UNKNOWN
+    db.session.rollback()
+    (alarm,) = _active_alarms()
+    assert alarm.node_name == "NOBODY"
