@@ -6,9 +6,10 @@ fleet reconnects at once (a deploy, a network blip) thousands of stations boot
 within seconds: started all at once, their requests wait behind each other on the
 loop and in the database until they time out, and their writes fight the station
 messages for the database's lock. So the work goes through one queue per process,
-in boot order, and at most ``CONCURRENCY`` stations' work runs at a time: the
-BootNotification is answered at once, live traffic keeps its pace, and the backlog
-drains at its own.
+in boot order, and at most ``CONCURRENCY`` stations' work runs at a time; while
+stations are still booting (one did within ``STORM_QUIET`` seconds) only one runs,
+so the connects and boots of a storm go first: the BootNotification is answered at
+once, live traffic keeps its pace, and the backlog drains at its own.
 
 Work that fails for a reason that may pass (the station's answer timed out, the
 database was busy) is queued again, after the others, up to ``ATTEMPTS`` times.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: stations whose first-contact work runs at the same time (per process)
 CONCURRENCY = 8
+#: seconds since the last boot's work was queued before CONCURRENCY applies (one
+#: runs at a time until then: a storm's connects and boots first)
+STORM_QUIET = 0.5
 #: tries per station, the first included, for work that reports it may be retried
 ATTEMPTS = 3
 #: seconds before a retried station's work is queued again
@@ -51,8 +56,12 @@ class FirstContactQueue:
         concurrency: int = CONCURRENCY,
         attempts: int = ATTEMPTS,
         retry_delay: float = RETRY_DELAY,
+        quiet: float = STORM_QUIET,
     ) -> None:
         self.concurrency = max(1, concurrency)
+        self.quiet = quiet
+        self._last_submit = -math.inf
+        self._wake: asyncio.TimerHandle | None = None
         self.attempts = max(1, attempts)
         self.retry_delay = retry_delay
         self._waiting: deque[_Job] = deque()
@@ -74,10 +83,25 @@ class FirstContactQueue:
     def submit(self, name: str, work: Work) -> None:
         """Queue ``work`` (for the station ``name``); it runs when a place is free."""
         self._waiting.append(_Job(name, work))
+        loop = asyncio.get_running_loop()
+        self._last_submit = loop.time()
         self._start_next()
+        if self._wake is None:  # full concurrency once it is quiet
+            self._wake = loop.call_later(self.quiet, self._quiet_now)
+
+    def _quiet_now(self) -> None:
+        self._wake = None
+        loop = asyncio.get_running_loop()
+        left = self._last_submit + self.quiet - loop.time()
+        if left > 0:  # stations booted meanwhile
+            self._wake = loop.call_later(left, self._quiet_now)
+        else:
+            self._start_next()
 
     def _start_next(self) -> None:
-        while self._waiting and self._running < self.concurrency:
+        storm = self._wake is not None  # a boot within the last ``quiet`` seconds
+        limit = 1 if storm else self.concurrency
+        while self._waiting and self._running < limit:
             job = self._waiting.popleft()
             self._running += 1
             self.peak = max(self.peak, self._running)
