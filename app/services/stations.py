@@ -125,6 +125,20 @@ def find_stations(
     return found
 
 
+def _registered(
+    password_hash: str | None, registration: RegistrationState, password: str | None
+) -> Admission:
+    """A registered station's admission: its password if it has one, then its
+    registration."""
+    if password_hash and not (
+        password and check_password_hash(password_hash, password)
+    ):
+        return Admission.BAD_PASSWORD
+    if registration is RegistrationState.PENDING:
+        return Admission.PENDING
+    return Admission.ACCEPTED
+
+
 # Built once: a connection's handshake reads these only (admit_connection).
 _ADMISSION = select(
     Station.auth_password_hash, Station.protocol, Station.registration
@@ -140,17 +154,10 @@ def admit_connection(
     reconnecting at once is admitted thousands of times in seconds); anything else
     is admit_station's."""
     row = db.session.execute(_ADMISSION, {"chargebox_id": chargebox_id}).first()
-    if (
-        row is not None
-        and row.protocol is protocol
-        and (
-            not row.auth_password_hash
-            or (password and check_password_hash(row.auth_password_hash, password))
-        )
-    ):
-        if row.registration is RegistrationState.PENDING:
-            return Admission.PENDING
-        return Admission.ACCEPTED
+    if row is not None and row.protocol is protocol:
+        admission = _registered(row.auth_password_hash, row.registration, password)
+        if admission is not Admission.BAD_PASSWORD:
+            return admission
     result = admit_station(chargebox_id, password, protocol=protocol, address=address)
     db.session.commit()
     return result.admission
@@ -162,9 +169,10 @@ def admit_station(
     """Decide whether a station may connect (spec §8 Policies, OCPP security profile 1)."""
     station = find_station(chargebox_id)
     if station is not None:
-        if station.auth_password_hash and not (
-            password and check_password_hash(station.auth_password_hash, password)
-        ):
+        admission = _registered(
+            station.auth_password_hash, station.registration, password
+        )
+        if admission is Admission.BAD_PASSWORD:
             events.record_event(
                 EventKind.REJECTED,
                 "connection refused: wrong or missing password",
@@ -180,9 +188,7 @@ def admit_station(
                 station=station,
             )
             station.protocol = protocol
-        if station.registration is RegistrationState.PENDING:
-            return AdmissionResult(Admission.PENDING, station)
-        return AdmissionResult(Admission.ACCEPTED, station)
+        return AdmissionResult(admission, station)
 
     policy = topology.get_settings().connect_policy
     alarms.raise_alarm(
