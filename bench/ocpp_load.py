@@ -59,8 +59,10 @@ back: its round trip (p50/p99/max) is printed under the table.
     .venv/bin/python -m bench.ocpp_load --server portal --stations 500 --paced 0.2 \\
         --instances 2 --redis redis://127.0.0.1:6379/0
 
-``--storm``: a boot storm (portal only): every station connects and sends its
-BootNotification at once (``--ramp-concurrency`` at a time per load generator);
+``--storm``: a boot storm: every station connects and sends its BootNotification
+at once (``--ramp-concurrency`` at a time per load generator), then a
+StatusNotification for connector 0 and for connector 1 (2.0.1: for its EVSE's
+connector), and opens no transaction;
 printed are the seconds from the first connect until every BootNotification was
 answered Accepted and until every first-contact configuration was stored, the
 errors, the tracebacks in the server's log and the peak RSS.
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--ramp-timeout", type=float, required=True)
         sub.add_argument("--ramp-concurrency", type=int, required=True)
         sub.add_argument("--ocpp", choices=("1.6", "2.0.1"), default="1.6")
+        sub.add_argument("--storm", action="store_true")
         asyncio.run(client_main(sub.parse_args(argv[1:])))
         return 0
     if argv[:1] == ["_baseline"]:

@@ -104,6 +104,16 @@ class SimStation201(SimStation):
             reason="PowerUp",
         )
 
+    def status_requests(self) -> list[Any]:
+        return [
+            call.StatusNotification(
+                timestamp=now_iso(),
+                connector_status="Available",
+                evse_id=1,
+                connector_id=1,
+            )
+        ]
+
     def _event(self, event_type: str, trigger: str, **fields: Any) -> Any:
         info = {"transaction_id": self.ref, **fields.pop("info", {})}
         self.seq_no += 1

@@ -178,7 +178,7 @@ def print_storm(r: Row, concurrency: int) -> None:
         f"Boot storm, {r.stations} stations ({r.kind}, up to {concurrency} "
         "connecting at a time per load generator): "
         f"{r.booted} Accepted, the last {r.boot_s:.1f} s after the first connect "
-        f"(ramp with the first messages {r.ramp_s:.1f} s); "
+        f"(every connector status answered {r.ramp_s:.1f} s); "
         f"every first-contact configuration stored after {stored}; "
         f"errors {r.error_count}{f' ({errors})' if errors else ''}; "
         f"tracebacks in the server log {r.log_tracebacks}; peak RSS {r.rss_mb:.0f} MB; "

@@ -71,6 +71,7 @@ def run_load(
                     str(args.ramp_concurrency),
                     "--ocpp",
                     args.ocpp,
+                    *(["--storm"] if args.storm else []),
                 ],
                 env=dict(os.environ),
                 nofile=nofile_target(args.stations),

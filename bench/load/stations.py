@@ -156,6 +156,9 @@ class SimStation(StationCycle):
     transaction_id: int | None = None
     ref: str = ""  #: 2.0.1: the station's own id of its transaction
     seq_no: int = 0  #: 2.0.1: the next TransactionEvent's seqNo
+    #: ``--storm``: after its boot the station reports its connectors' status and
+    #: starts its cycle with a Heartbeat (a fleet coming back opens no transaction)
+    storm: bool = False
 
     @property
     def identity(self) -> str:
@@ -199,7 +202,33 @@ class SimStation(StationCycle):
                 self.recorder.errors[f"boot: {type(exc).__name__}"] += 1
                 return False
             self.recorder.last_boot = max(self.recorder.last_boot, time.perf_counter())
+            if self.storm:
+                return await self._report_status()
             return await self._enter_cycle()
+
+    def status_requests(self) -> list[Any]:
+        """What a station reports after its boot: the station (connector 0) and its
+        connector are Available."""
+        return [
+            call.StatusNotification(
+                connector_id=connector,
+                error_code=ChargePointErrorCode.no_error,
+                status=ChargePointStatus.available,
+                timestamp=now_iso(),
+            )
+            for connector in (0, 1)
+        ]
+
+    async def _report_status(self) -> bool:
+        assert self.cp is not None
+        for request in self.status_requests():
+            try:
+                await self.cp.call(request, suppress=False)
+            except (OCPPError, TimeoutError, ConnectionClosed) as exc:
+                self.recorder.errors[f"status: {type(exc).__name__}"] += 1
+                return False
+        self.step = 0
+        return True
 
     def boot_request(self) -> Any:
         return call.BootNotification(
@@ -283,7 +312,7 @@ async def client_main(args: argparse.Namespace) -> None:
 
         station_class = SimStation201
     stations = [
-        station_class(n, args.url, recorder)
+        station_class(n, args.url, recorder, storm=args.storm)
         for n in range(args.first, args.first + args.count)
     ]
     gate = asyncio.Semaphore(args.ramp_concurrency)
