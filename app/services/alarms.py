@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import (
@@ -47,6 +49,43 @@ def subject_of(station: Station | None, outlet: Outlet | None = None) -> str:
     raise ValueError("an alarm needs a node")
 
 
+#: session.info key: subject -> whether it may have an active alarm, for the
+#: subjects read_active_subjects looked at (the session's unit of work)
+_KNOWN = "alarms.known_subjects"
+
+_ACTIVE_SUBJECTS = (
+    select(Alarm.subject)
+    .where(
+        Alarm.subject.in_(bindparam("subjects", expanding=True)),
+        Alarm.state == AlarmState.ACTIVE,
+    )
+    .distinct()
+)
+
+
+def read_active_subjects(stations: Iterable[Station]) -> None:
+    """Read at once which of these stations and their outlets have an active alarm,
+    for the rest of the session's unit of work: resolve_alarms then asks the
+    database only about those (a batch of reconnects and status reports would ask
+    once per message, nearly always to find nothing). An alarm raised later in the
+    unit of work is known too (raise_alarm); the unit of work sees the alarms of
+    others as they were when it read them."""
+    subjects = set()
+    for station in stations:
+        subjects.add(subject_of(station))
+        subjects.update(subject_of(station, outlet) for outlet in station.outlets)
+    if not subjects:
+        return
+    known: dict[str, bool] = db.session.info.setdefault(_KNOWN, {})
+    known.update(dict.fromkeys(subjects, False))
+    for subject in db.session.scalars(_ACTIVE_SUBJECTS, {"subjects": list(subjects)}):
+        known[subject] = True
+
+
+def _known_inactive(subject: str) -> bool:
+    return db.session.info.get(_KNOWN, {}).get(subject) is False
+
+
 def _active(kind: AlarmKind, subject: str) -> Alarm | None:
     return db.session.scalars(
         select(Alarm).where(
@@ -70,6 +109,9 @@ def raise_alarm(
     (flushed at once: resolve_alarms reads the database without flushing)."""
     subject = subject or subject_of(station, outlet)
     text = description or str(DESCRIPTIONS[kind])
+    known = db.session.info.get(_KNOWN)
+    if known is not None and subject in known:
+        known[subject] = True
     alarm = _active(kind, subject)
     if alarm is not None:
         alarm.description = text
@@ -107,8 +149,11 @@ def resolve_alarms(
     Read without flushing the unit of work first (a storm of reconnecting stations
     would flush once per station): raise_alarm flushes every alarm it adds, so the
     database holds them all, and one resolved in memory but not yet written still
-    reads as active there, so the state in memory decides."""
+    reads as active there, so the state in memory decides. A subject
+    read_active_subjects found without an active alarm is not asked about."""
     subject = subject or subject_of(station, outlet)
+    if _known_inactive(subject):
+        return []
     stmt = select(Alarm).where(
         Alarm.subject == subject, Alarm.state == AlarmState.ACTIVE
     )

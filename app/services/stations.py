@@ -110,15 +110,18 @@ def find_stations(
     chargebox_ids: Collection[str], *, with_configuration: Collection[str] = ()
 ) -> dict[str, Station]:
     """The registered stations among these identities, with their outlets, by
-    chargebox id: what a batch of their messages reads, in two statements. Those in
-    ``with_configuration`` come with their key tables too (one more statement):
-    a boot and a first-contact answer read them."""
+    chargebox id: what a batch of their messages reads, in three statements (the
+    third: which of them and their outlets have an active alarm, for the rest of the
+    unit of work: alarms.read_active_subjects). Those in ``with_configuration`` come
+    with their key tables too (one more statement): a boot and a first-contact
+    answer read them."""
     found = {
         station.chargebox_id: station
         for station in db.session.scalars(
             _WITH_OUTLETS, {"chargebox_ids": list(chargebox_ids)}
         )
     }
+    alarms.read_active_subjects(found.values())
     ids = [found[c].id for c in with_configuration if c in found]
     if ids:
         db.session.scalars(_WITH_CONFIGURATION, {"ids": ids}).all()

@@ -18,13 +18,16 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.models import (
     AccessRule,
+    Alarm,
+    AlarmKind,
+    AlarmState,
     ChargingSession,
     EventKind,
     EventLogEntry,
     MeterValue,
     Station,
 )
-from app.services import charging
+from app.services import alarms, charging
 from ocpp_server.v16.handlers import CallContext, StationCall
 from ocpp_server.websocket.loop import BatchExecutor, Mailbox
 from tests.ocpp_server.v16.conftest import eventually
@@ -186,6 +189,60 @@ def test_a_batch_of_reconnects_writes_its_stations_in_one_execution(
     assert _executions(statements, "UPDATE station SET") == 1
     db.session.rollback()
     assert all(db.session.get(Station, s.id).online for s in registered)
+
+
+def _active_alarms() -> list[tuple[str, AlarmKind]]:
+    db.session.rollback()
+    rows = db.session.execute(
+        select(Station.chargebox_id, Alarm.kind)
+        .join(Alarm, Alarm.station_id == Station.id)
+        .where(Alarm.state == AlarmState.ACTIVE)
+        .order_by(Station.chargebox_id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_a_batch_of_reconnects_and_reports_reads_the_alarms_once(
+    app, handler, registered
+):
+    calls = [_lifecycle(cb, "station_connected", {}) for cb in IDS]
+    calls += [_status(cb, "Available") for cb in IDS]
+    statements = _engine_events(
+        "before_cursor_execute", lambda: handler.run_batch(calls)
+    )
+    assert _executions(statements, "SELECT DISTINCT alarm.subject") == 1
+    assert _executions(statements, "SELECT alarm.") == 0
+
+
+def test_a_reconnect_in_a_batch_resolves_its_no_network_alarm(app, handler, registered):
+    alarms.raise_alarm(AlarmKind.NO_NETWORK, station=registered[1])
+    db.session.commit()
+    handler.run_batch([_lifecycle(cb, "station_connected", {}) for cb in IDS])
+    assert _active_alarms() == []
+
+
+def _faulted(chargebox_id: str) -> StationCall:
+    return StationCall(
+        CallContext(chargebox_id, f"{chargebox_id}-f", "StatusNotification"),
+        "status_notification",
+        {"connector_id": 1, "error_code": "GroundFailure", "status": "Faulted"},
+    )
+
+
+def test_a_fault_and_its_recovery_in_one_batch_leave_no_active_alarm(
+    app, handler, registered
+):
+    handler.run_batch(
+        [_faulted("CB-1"), _faulted("CB-2"), _status("CB-1", "Available")]
+    )
+    assert _active_alarms() == [("CB-2", AlarmKind.GROUND_FAILURE)]
+
+
+def test_a_recovery_in_a_later_batch_resolves_the_fault(app, handler, registered):
+    handler.run_batch([_faulted("CB-1"), _status("CB-3")])
+    assert _active_alarms() == [("CB-1", AlarmKind.GROUND_FAILURE)]
+    handler.run_batch([_status("CB-1", "Available"), _status("CB-2")])
+    assert _active_alarms() == []
 
 
 def test_a_batch_of_boots_reads_the_stations_key_tables_together(
