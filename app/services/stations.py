@@ -10,9 +10,10 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -142,10 +143,12 @@ def _registered(
     return Admission.ACCEPTED
 
 
-# Built once: a connection's handshake reads these only (admit_connection).
+# Built once: a connection's handshake reads these only (admit_connection), as a
+# Core statement on the table (no ORM entity: the session runs it as it is).
+_STATION = cast(Table, Station.__table__).c
 _ADMISSION = select(
-    Station.auth_password_hash, Station.protocol, Station.registration
-).where(Station.chargebox_id == bindparam("chargebox_id"))
+    _STATION.auth_password_hash, _STATION.protocol, _STATION.registration
+).where(_STATION.chargebox_id == bindparam("chargebox_id"))
 
 
 def admit_connection(
