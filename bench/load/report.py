@@ -41,6 +41,13 @@ class Row:
     def error_count(self) -> int:
         return sum(self.errors.values())
 
+    @property
+    def cpu_us_per_msg(self) -> float:
+        """The server's CPU (its cores over the window) per message answered."""
+        if not self.msgs_per_s:
+            return math.nan
+        return self.server_cpu / self.msgs_per_s * 1e6
+
 
 def percentile(ordered: list[int], fraction: float) -> float:
     if not ordered:
@@ -132,7 +139,8 @@ def print_table(rows: list[Row]) -> None:
     header = (
         f"| {'server':<9} | {'worker':<11} | {'stations':>8} | {'held':>6} | {'ramp s':>6} "
         f"| {'msg/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | {'errors':>6} "
-        f"| {'peak RSS MB':>11} | {'srv CPU':>7} | {'gen CPU':>7} | {'other':>5} |"
+        f"| {'peak RSS MB':>11} | {'srv CPU':>7} | {'µs/msg':>7} | {'gen CPU':>7} "
+        f"| {'other':>5} |"
     )
     print(header)
     print("|" + "|".join("-" * len(part) for part in header.split("|")[1:-1]) + "|")
@@ -141,7 +149,7 @@ def print_table(rows: list[Row]) -> None:
             f"| {r.server:<9} | {r.kind:<11} | {r.stations:>8} | {r.held:>6} | {r.ramp_s:>6.1f} "
             f"| {r.msgs_per_s:>7.0f} | {r.p50_ms:>7.1f} | {r.p99_ms:>7.1f} | {r.max_ms:>7.0f} "
             f"| {r.error_count:>6} | {r.rss_mb:>11.0f} | {r.server_cpu:>7.2f} "
-            f"| {r.client_cpu:>7.2f} | {r.other_cpu:>5.2f} |"
+            f"| {r.cpu_us_per_msg:>7.0f} | {r.client_cpu:>7.2f} | {r.other_cpu:>5.2f} |"
         )
     portal = next((r for r in rows if r.server == "portal"), None)
     base = next((r for r in rows if r.server == "baseline"), None)
@@ -153,7 +161,9 @@ def print_table(rows: list[Row]) -> None:
             f"| {ratio(portal.p50_ms, base.p50_ms):>7} | {ratio(portal.p99_ms, base.p99_ms):>7} "
             f"| {ratio(portal.max_ms, base.max_ms):>7} | {'':>6} "
             f"| {ratio(portal.rss_mb, base.rss_mb):>11} "
-            f"| {ratio(portal.server_cpu, base.server_cpu):>7} | {'':>7} | {'':>5} |"
+            f"| {ratio(portal.server_cpu, base.server_cpu):>7} "
+            f"| {ratio(portal.cpu_us_per_msg, base.cpu_us_per_msg):>7} | {'':>7} "
+            f"| {'':>5} |"
         )
     for r in rows:
         if r.commands:
