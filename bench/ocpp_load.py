@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         database = None
         if args.server in ("portal", "both"):
             started = time.perf_counter()
-            database = prepare_database(tmp, args.stations)
+            database = prepare_database(tmp, args.stations, args.ocpp)
             print(f"Database: {database.description}; {args.stations} stations with "
                   f"1 OPEN outlet registered in {time.perf_counter() - started:.1f} s",
                   flush=True)  # fmt: skip

@@ -19,7 +19,7 @@ class Database:
     instance: Path
 
 
-def prepare_database(tmp: Path, stations: int) -> Database:
+def prepare_database(tmp: Path, stations: int, ocpp: str = "1.6") -> Database:
     """Fresh schema through the real migrations, then N stations with 1 OPEN outlet."""
     from sqlalchemy import create_engine, make_url, text
 
@@ -50,13 +50,13 @@ def prepare_database(tmp: Path, stations: int) -> Database:
         check=True,
         capture_output=True,
     )
-    register_stations(normalise_database_url(url), stations)
+    register_stations(normalise_database_url(url), stations, ocpp)
     return database
 
 
-def register_stations(url: str, stations: int) -> None:
-    """Bulk insert: settings, one site, N stations, each with outlet 1, open to anyone
-    (the system default)."""
+def register_stations(url: str, stations: int, ocpp: str = "1.6") -> None:
+    """Bulk insert: settings, one site, N stations speaking ``ocpp`` (as a fleet that
+    was connected before), each with outlet 1, open to anyone (the system default)."""
     from sqlalchemy import create_engine, insert, select
 
     from app.models import (
@@ -91,7 +91,9 @@ def register_stations(url: str, stations: int) -> None:
                 {
                     "chargebox_id": chargebox_id(n),
                     "name": f"Bench station {n}",
-                    "protocol": Protocol.OCPP16_JSON,
+                    "protocol": Protocol.OCPP201_JSON
+                    if ocpp == "2.0.1"
+                    else Protocol.OCPP16_JSON,
                     "site_id": site_id,
                     "heartbeat_interval": 300,
                 }
